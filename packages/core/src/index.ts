@@ -1,0 +1,5 @@
+export * from './config/index.ts';
+export * from './errors.ts';
+export * from './logger.ts';
+export * from './runtime/index.ts';
+export * from './storage/index.ts';

@@ -1,0 +1,2 @@
+// Filled by the runtime module: backend selection, wasm training kernels, doctor.
+export {};

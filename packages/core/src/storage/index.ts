@@ -1,0 +1,1 @@
+export type { Storage, StorageEntry, WriteOptions } from './types.ts';

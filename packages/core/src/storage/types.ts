@@ -1,0 +1,34 @@
+import type { Readable } from 'node:stream';
+
+/** One object found under a prefix. `uri` is absolute (same scheme as the listed prefix). */
+export interface StorageEntry {
+  uri: string;
+  /** Path relative to the listed prefix, always with `/` separators. */
+  relativePath: string;
+  size: number;
+}
+
+export interface WriteOptions {
+  contentType?: string;
+}
+
+/**
+ * One URI-based API for artifacts and data. Local paths and `file://` URIs go to the local disk
+ * (atomic: temp file + rename); `gs://bucket/prefix` goes to Google Cloud Storage.
+ * Every package reads and writes through this; nobody calls `fs` or the GCS SDK for artifacts directly.
+ */
+export interface Storage {
+  read(uri: string): Promise<Buffer>;
+  readStream(uri: string): Promise<Readable>;
+  write(uri: string, data: Buffer | Uint8Array | string, options?: WriteOptions): Promise<void>;
+  writeStream(uri: string, source: Readable | AsyncIterable<Uint8Array>, options?: WriteOptions): Promise<void>;
+  /** Every object under a prefix (recursively), sorted by uri. */
+  list(prefixUri: string): Promise<StorageEntry[]>;
+  exists(uri: string): Promise<boolean>;
+  /** Deletes one object; deleting a missing object is not an error. */
+  delete(uri: string): Promise<void>;
+  /** Deletes every object under a prefix. */
+  deleteTree(prefixUri: string): Promise<void>;
+  /** Copies every object under `fromPrefix` to the same relative path under `toPrefix`, across backends too. */
+  copyTree(fromPrefix: string, toPrefix: string): Promise<void>;
+}
