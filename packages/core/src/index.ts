@@ -1,3 +1,4 @@
+export * from './cli-runner.ts';
 export * from './config/index.ts';
 export * from './errors.ts';
 export * from './logger.ts';

@@ -1,4 +1,4 @@
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { type LevelWithSilent, type Logger, pino } from 'pino';
 import pretty from 'pino-pretty';
 
 export type { Logger } from 'pino';
@@ -31,7 +31,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const isTty = Boolean((destination as NodeJS.WriteStream).isTTY);
   const level = options.level ?? 'info';
   if (options.pretty ?? isTty) {
-    const stream = pretty({ destination, colorize: isTty, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' });
+    const stream = pretty({
+      destination,
+      colorize: isTty,
+      translateTime: 'HH:MM:ss.l',
+      ignore: 'pid,hostname',
+    });
     return pino({ level, name: options.name }, stream);
   }
   return pino(

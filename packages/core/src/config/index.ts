@@ -1,2 +1,7 @@
-// Filled by the config module: YAML loading with extends, overrides, env interpolation, schema composition.
-export {};
+export { type ExperimentArgs, parseExperimentArgs } from './cli-args.ts';
+export { composeConfigSchema } from './compose.ts';
+export { type ConfigObject, deepMerge, isConfigObject } from './deep-merge.ts';
+export type { Environment } from './interpolate.ts';
+export { type LoadConfigOptions, type LoadedConfig, loadConfig } from './load-config.ts';
+export { loadYamlWithExtends } from './load-yaml.ts';
+export { type ConfigOverride, parseOverride } from './overrides.ts';
