@@ -1,0 +1,22 @@
+import { z } from 'zod';
+
+/** `model:` section of an experiment file: which network to build. */
+export const modelConfigSchema = z
+  .strictObject({
+    architecture: z.enum(['cnn']).default('cnn'),
+  })
+  .prefault({});
+export type ModelConfig = z.output<typeof modelConfigSchema>;
+
+/** `train:` section of an experiment file: the optimisation loop. */
+export const trainConfigSchema = z
+  .strictObject({
+    epochs: z.number().int().positive().default(2),
+    batchSize: z.number().int().positive().default(64),
+    learningRate: z.number().positive().default(0.001),
+    seed: z.number().int().default(42),
+    /** Where runs (metrics, model) are written: a local path or gs:// prefix. */
+    outputDir: z.string().default('runs'),
+  })
+  .prefault({});
+export type TrainConfig = z.output<typeof trainConfigSchema>;
