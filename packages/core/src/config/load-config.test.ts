@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { composeConfigSchema } from './compose.ts';
@@ -44,6 +44,9 @@ function errorOf(run: () => unknown): ConfigError {
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'config-test-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('loadConfig', () => {
