@@ -21,7 +21,11 @@ export interface Storage {
   read(uri: string): Promise<Buffer>;
   readStream(uri: string): Promise<Readable>;
   write(uri: string, data: Buffer | Uint8Array | string, options?: WriteOptions): Promise<void>;
-  writeStream(uri: string, source: Readable | AsyncIterable<Uint8Array>, options?: WriteOptions): Promise<void>;
+  writeStream(
+    uri: string,
+    source: Readable | AsyncIterable<Uint8Array>,
+    options?: WriteOptions,
+  ): Promise<void>;
   /** Every object under a prefix (recursively), sorted by uri. */
   list(prefixUri: string): Promise<StorageEntry[]>;
   exists(uri: string): Promise<boolean>;

@@ -1,0 +1,2 @@
+export { GcsEmulator, type LoggedRequest } from './emulator.ts';
+export type { FaultRule } from './faults.ts';
