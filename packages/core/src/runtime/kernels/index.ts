@@ -1,0 +1,58 @@
+// Gradient definitions live outside tfjs-core's main entry; training needs them whatever the backend.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import {
+  DepthwiseConv2dNativeBackpropFilter,
+  DepthwiseConv2dNativeBackpropInput,
+  getKernel,
+  type KernelConfig,
+  registerKernel,
+  UnsortedSegmentSum,
+  unregisterKernel,
+} from '@tensorflow/tfjs-core';
+import { fastBatchMatMulConfig } from './batch-mat-mul.ts';
+import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.ts';
+import { conv2dBackpropInputConfig } from './conv2d-backprop-input.ts';
+import { cpuFallbackKernel } from './cpu-fallback.ts';
+import { maxPoolGradConfig } from './max-pool-grad.ts';
+
+/** Kernels tfjs-backend-wasm 4.22 lacks and training our architectures needs. */
+const MISSING_KERNELS: KernelConfig[] = [
+  conv2dBackpropFilterConfig,
+  // Depthwise conv gradients and UnsortedSegmentSum (the gradient of gather, used by embeddings) are rare in our
+  // architectures; the cpu reference implementation is exact and fast enough for them.
+  cpuFallbackKernel(DepthwiseConv2dNativeBackpropFilter),
+  cpuFallbackKernel(DepthwiseConv2dNativeBackpropInput),
+  cpuFallbackKernel(UnsortedSegmentSum),
+];
+
+/** Stock wasm kernels that training hits on every step and that we replace with faster formulations. */
+const FASTER_KERNELS: Array<() => KernelConfig | undefined> = [
+  () => conv2dBackpropInputConfig,
+  () => maxPoolGradConfig,
+  fastBatchMatMulConfig,
+];
+
+const replaced = new Set<string>();
+
+/**
+ * Makes the wasm backend able to train convolutional networks, and fast at it: registers the missing gradient
+ * kernels and replaces slow stock ones. Idempotent. Call it before or after `setBackend('wasm')`.
+ * Returns the names of the kernels it registered this time.
+ */
+export function registerWasmTrainingKernels(): string[] {
+  const added: string[] = [];
+  for (const config of MISSING_KERNELS) {
+    if (getKernel(config.kernelName, 'wasm')) continue;
+    registerKernel(config);
+    added.push(config.kernelName);
+  }
+  for (const make of FASTER_KERNELS) {
+    const config = make();
+    if (!config || replaced.has(config.kernelName)) continue;
+    if (getKernel(config.kernelName, 'wasm')) unregisterKernel(config.kernelName, 'wasm');
+    registerKernel(config);
+    replaced.add(config.kernelName);
+    added.push(config.kernelName);
+  }
+  return added;
+}
