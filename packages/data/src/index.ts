@@ -1,0 +1,27 @@
+// The data package: sources, preprocessing, versioned datasets, loader, report, `pnpm data`.
+export { type DataConfig, type DataConfigInput, dataConfigSchema, type SourceConfig } from './config.ts';
+export { CorruptImageError } from './errors.ts';
+export {
+  computeDatasetVersion,
+  DATASET_FORMAT_VERSION,
+  type DatasetManifest,
+  LATEST_FILE,
+  MANIFEST_FILE,
+  manifestSchema,
+  type ShardEntry,
+  SPLITS,
+  type SplitName,
+} from './format/manifest.ts';
+export { type OpenDatasetOptions, openDataset, PreparedDataset } from './format/open-dataset.ts';
+export { decodeShard, encodeShard, SHARD_FORMAT_VERSION, type Shard } from './format/shard.ts';
+export { type AugmentFn, composeAugmentations, randomFlip, randomShift } from './loader/augment.ts';
+export type { Batch, BatchOptions } from './loader/batches.ts';
+export {
+  type LoadSourceFn,
+  type PrepareOptions,
+  type PrepareResult,
+  prepareDataset,
+} from './prepare/prepare-dataset.ts';
+export { configureSharpForBatches, type ImageInput, preprocessImage } from './preprocess/preprocess-image.ts';
+export { type PreprocessSpec, type PreprocessSpecInput, preprocessSpecSchema } from './preprocess/spec.ts';
+export type { EncodedImage, RawPixels, SourceDataset, SourceSample } from './sources/types.ts';
