@@ -1,2 +1,11 @@
-// Filled by the runtime module: backend selection, wasm training kernels, doctor.
-export {};
+export {
+  BACKEND_PREFERENCES,
+  type BackendKind,
+  type BackendPreference,
+  type RuntimeConfig,
+  runtimeConfigSchema,
+} from './config.ts';
+export { type GpuInfo, listGpus } from './gpu.ts';
+export { registerWasmTrainingKernels } from './kernels/index.ts';
+export { type MachineProbes, realMachineProbes } from './probes.ts';
+export { type BackendAttempt, type SelectedBackend, selectBackend } from './select-backend.ts';

@@ -72,7 +72,9 @@ describe('wasm training kernels match the cpu backend', () => {
   });
 
   it('dilated conv2d gradients (which tfjs-core cannot differentiate) match a zero-inserted filter on cpu', async () => {
-    const [xShape, fShape, d] = [[2, 12, 12, 2], [3, 3, 2, 3], 2] as const;
+    const xShape: [number, number, number, number] = [2, 12, 12, 2];
+    const fShape: [number, number, number, number] = [3, 3, 2, 3];
+    const d = 2;
     const xValues = seededValues(
       xShape.reduce((a, b) => a * b),
       14,
