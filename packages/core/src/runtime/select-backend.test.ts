@@ -36,7 +36,9 @@ function capturedLogger() {
       .toString()
       .split('\n')
       .filter(Boolean)
-      .forEach((l) => lines.push(JSON.parse(l))),
+      .forEach((l) => {
+        lines.push(JSON.parse(l));
+      }),
   );
   return { logger: createLogger({ destination: stream }), lines };
 }
