@@ -117,7 +117,7 @@ async function loadNative(
       return {
         backend,
         reason: `${pkg} is installed but its libtensorflow binary is missing (its install script could not download it)`,
-        hint: `where storage.googleapis.com is reachable run \`pnpm rebuild ${pkg}\` (or set TFJS_NODE_CDN_STORAGE to a mirror)`,
+        hint: `where the Google download CDN is reachable run \`pnpm rebuild ${pkg}\` (or set TFJS_NODE_CDN_STORAGE to a mirror)`,
       };
     }
     return { backend, reason: `${pkg} failed to load: ${message.split('\n')[0]}` };

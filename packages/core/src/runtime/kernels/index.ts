@@ -1,5 +1,6 @@
-// Gradient definitions live outside tfjs-core's main entry; training needs them whatever the backend.
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
+// Gradient definitions live outside tfjs-core's main entry, and its ESM deep import does not load under plain
+// Node; tfjs-layers registers them in both its Node bundle and its ESM build, and training needs layers anyway.
+import '@tensorflow/tfjs-layers';
 import {
   DepthwiseConv2dNativeBackpropFilter,
   DepthwiseConv2dNativeBackpropInput,
