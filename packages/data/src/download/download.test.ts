@@ -97,6 +97,9 @@ describe('download', () => {
       [undefined, 200],
       ['bytes=100000-', 206],
     ]);
+    expect(logLines.map((line) => line.reason).filter(Boolean)).toEqual([
+      'connection closed mid-transfer (UND_ERR_SOCKET)',
+    ]);
   });
 
   it('aborts a transfer that stalls and resumes it', async () => {
@@ -216,7 +219,7 @@ describe('download', () => {
     expect(error).toBeInstanceOf(DataError);
     const dataError = error as DataError;
     expect(dataError.code).toBe('DATA_DOWNLOAD_FAILED');
-    expect(dataError.message).toContain(`${refused}: ECONNREFUSED`);
+    expect(dataError.message).toContain(`${refused}: connection refused (ECONNREFUSED)`);
     expect(dataError.message).toContain(`${notFound}: HTTP 404`);
     expect(dataError.hint).toContain(join(cacheDir, 'file.bin'));
     expect(dataError.hint).toContain(SHA);

@@ -44,20 +44,43 @@ class IncompleteBodyError extends Error {}
 /** Local disk problems: retrying the network will not fix them. */
 const LOCAL_FS_CODES = new Set(['ENOSPC', 'EACCES', 'EPERM', 'EROFS', 'EISDIR', 'ENOTDIR', 'EDQUOT']);
 
+/** Socket error codes in words; the code stays in the text for searching. */
+const NETWORK_CODES: Record<string, string> = {
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'DNS lookup failed',
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  UND_ERR_SOCKET: 'connection closed mid-transfer',
+};
+
 function isRetryable(error: unknown, signal: AbortSignal | undefined): boolean {
   if (signal?.aborted) return false;
   if (error instanceof HttpStatusError) return error.retryable;
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const code = errorCode(error);
+  // A definite "no such host" will not change in seconds (unlike EAI_AGAIN); go on to the next mirror at once.
+  if (code === 'ENOTFOUND') return false;
   return !(code !== undefined && LOCAL_FS_CODES.has(code));
+}
+
+/** fetch wraps socket errors: `TypeError: fetch failed` with the errno error as `cause`. */
+function errorCode(error: unknown): string | undefined {
+  const own = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof own === 'string') return own;
+  const cause = error instanceof Error ? (error.cause as NodeJS.ErrnoException | undefined) : undefined;
+  return typeof cause?.code === 'string' ? cause.code : undefined;
 }
 
 /** Why an attempt failed, in words for logs and the final error (fetch hides the socket error in `cause`). */
 export function describeFailure(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
+  const code = errorCode(error);
+  if (code !== undefined && NETWORK_CODES[code]) return `${NETWORK_CODES[code]} (${code})`;
   const cause = error.cause instanceof Error ? error.cause : undefined;
-  const causeCode = (cause as NodeJS.ErrnoException | undefined)?.code;
-  if (cause && error.message === 'fetch failed') return causeCode ?? cause.message;
-  return cause ? `${error.message} (${causeCode ?? cause.message})` : error.message;
+  if (cause && error.message === 'fetch failed') return code ?? cause.message;
+  return cause ? `${error.message} (${code ?? cause.message})` : error.message;
 }
 
 /**
@@ -90,7 +113,7 @@ export async function fetchToFile(
       const delayMs = options.retryDelayMs * 2 ** (failures - 1);
       options.logger.warn(
         { url, attempt: failures, delayMs, reason: describeFailure(error) },
-        `download of ${url} interrupted; retrying in ${delayMs} ms`,
+        `download of ${url} failed (${describeFailure(error)}); retrying in ${delayMs} ms`,
       );
       await sleep(delayMs, undefined, { signal: options.signal });
     }
