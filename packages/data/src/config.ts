@@ -1,9 +1,6 @@
 import { z } from 'zod';
 import { preprocessSpecSchema } from './preprocess/spec.ts';
-
-// TODO(sources): replace with `import { sourceConfigSchema } from './sources/index.ts'` once the sources module
-// lands; until then any `{ kind, ... }` object passes through to loadSource unchanged.
-const sourceConfigSchema = z.looseObject({ kind: z.string() });
+import { sourceConfigSchema } from './sources/index.ts';
 
 /**
  * `preprocess:` in a config. Width, height and channels may be left out for sources that hand over decoded pixels
@@ -49,4 +46,3 @@ export const dataConfigSchema = z.strictObject({
 
 export type DataConfig = z.output<typeof dataConfigSchema>;
 export type DataConfigInput = z.input<typeof dataConfigSchema>;
-export type SourceConfig = DataConfig['source'];

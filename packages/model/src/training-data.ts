@@ -16,5 +16,8 @@ export interface TrainingData {
   /** Dataset version (content hash), recorded with the run. */
   version: string;
   count(split: TrainingSplit): number;
-  batches(split: TrainingSplit, options: { batchSize: number; shuffle: boolean; seed: number }): AsyncIterable<Batch>;
+  batches(
+    split: TrainingSplit,
+    options: { batchSize: number; shuffle: boolean; seed: number },
+  ): AsyncIterable<Batch>;
 }

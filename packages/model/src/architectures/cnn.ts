@@ -8,7 +8,8 @@ export interface ArchitectureOptions {
 
 /**
  * The reference CNN of the benchmarks (and a sound MNIST baseline): conv 3x3x32 valid + ReLU, maxpool 2,
- * conv 3x3x64 valid + ReLU, maxpool 2, flatten, dense 128 + ReLU, dense softmax.
+ * conv 3x3x64 valid + ReLU, maxpool 2, flatten, dense 128 + ReLU, dense to class logits. The softmax is left to
+ * the loss (numerically stabler) and to inference.
  */
 export function createCnn({ inputShape, numClasses }: ArchitectureOptions): tfl.LayersModel {
   const model = tfl.sequential({ name: 'cnn' });
@@ -18,7 +19,7 @@ export function createCnn({ inputShape, numClasses }: ArchitectureOptions): tfl.
   model.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
   model.add(tfl.layers.flatten());
   model.add(tfl.layers.dense({ units: 128, activation: 'relu' }));
-  model.add(tfl.layers.dense({ units: numClasses, activation: 'softmax' }));
+  model.add(tfl.layers.dense({ units: numClasses }));
   return model;
 }
 

@@ -1,0 +1,139 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import {
+  joinUri,
+  type Logger,
+  type MachineProbes,
+  type RuntimeConfig,
+  type Storage,
+  selectBackend,
+} from '@tfmlops/core';
+import { type DataConfig, type LoadSourceFn, openDataset, prepareDataset } from '@tfmlops/data';
+import { ARCHITECTURES } from './architectures/cnn.ts';
+import type { ModelConfig, TrainConfig } from './config.ts';
+import { saveModel } from './save-model.ts';
+import type { TrainingData, TrainingSplit } from './training-data.ts';
+
+export interface ExperimentConfig {
+  runtime: RuntimeConfig;
+  data: DataConfig;
+  model: ModelConfig;
+  train: TrainConfig;
+}
+
+export interface TrainDependencies {
+  storage: Storage;
+  logger: Logger;
+  probes: MachineProbes;
+  loadSource: LoadSourceFn;
+}
+
+export interface EpochMetrics {
+  epoch: number;
+  loss: number;
+  valAccuracy: number;
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+export interface TrainResult {
+  runUri: string;
+  backend: string;
+  datasetVersion: string;
+  epochs: EpochMetrics[];
+  testAccuracy: number;
+}
+
+/**
+ * Trains one experiment end to end: pick the backend, prepare (or reuse) the versioned dataset, build the network
+ * from the architecture map, run the epochs, evaluate on the test split, and write model + metrics to the run
+ * directory. The CLI and the tests call this same function.
+ */
+export async function train(config: ExperimentConfig, deps: TrainDependencies): Promise<TrainResult> {
+  const { storage, logger } = deps;
+  const backend = await selectBackend(config.runtime, { probes: deps.probes, logger });
+  const prepared = await prepareDataset(config.data, { storage, logger, loadSource: deps.loadSource });
+  const data: TrainingData = await openDataset(prepared.uri, { storage });
+  logger.info({ dataset: prepared.uri, version: data.version, train: data.count('train') }, 'dataset ready');
+
+  const model = ARCHITECTURES[config.model.architecture]({
+    inputShape: data.imageShape,
+    numClasses: data.classNames.length,
+  });
+  const optimizer = tf.train.adam(config.train.learningRate);
+  const epochs: EpochMetrics[] = [];
+  for (let epoch = 1; epoch <= config.train.epochs; epoch += 1) {
+    const started = performance.now();
+    let lossSum = 0;
+    let seen = 0;
+    for await (const batch of data.batches('train', {
+      batchSize: config.train.batchSize,
+      shuffle: true,
+      seed: config.train.seed + epoch,
+    })) {
+      const loss = optimizer.minimize(
+        () =>
+          tf.losses.softmaxCrossEntropy(
+            batch.ys,
+            model.apply(batch.xs, { training: true }) as tf.Tensor,
+          ) as tf.Scalar,
+        true,
+      )!;
+      const size = batch.xs.shape[0]!;
+      lossSum += loss.dataSync()[0]! * size;
+      seen += size;
+      tf.dispose([loss, batch.xs, batch.ys]);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const valAccuracy = await accuracy(model, data, 'val', config.train.batchSize);
+    const metrics = {
+      epoch,
+      loss: lossSum / Math.max(1, seen),
+      valAccuracy,
+      seconds,
+      imagesPerSecond: seen / seconds,
+    };
+    epochs.push(metrics);
+    logger.info(metrics, 'epoch done');
+  }
+  const testAccuracy = await accuracy(model, data, 'test', config.train.batchSize);
+  logger.info({ testAccuracy }, 'test split evaluated');
+
+  const runUri = joinUri(
+    config.train.outputDir,
+    `${new Date().toISOString().replace(/[:.]/g, '-')}-${config.model.architecture}`,
+  );
+  await saveModel(model, joinUri(runUri, 'model'), storage);
+  const result: TrainResult = {
+    runUri,
+    backend: backend.backend,
+    datasetVersion: data.version,
+    epochs,
+    testAccuracy,
+  };
+  await storage.write(joinUri(runUri, 'metrics.json'), `${JSON.stringify({ ...result, config }, null, 2)}\n`);
+  optimizer.dispose();
+  model.dispose();
+  return result;
+}
+
+/** Top-1 accuracy of the model on one split. */
+export async function accuracy(
+  model: tfl.LayersModel,
+  data: TrainingData,
+  split: TrainingSplit,
+  batchSize: number,
+): Promise<number> {
+  let correct = 0;
+  let total = 0;
+  for await (const batch of data.batches(split, { batchSize: batchSize * 4, shuffle: false, seed: 0 })) {
+    const hits = tf.tidy(() => {
+      const predicted = tf.argMax(model.predict(batch.xs) as tf.Tensor, -1);
+      return tf.sum(tf.cast(tf.equal(predicted, tf.argMax(batch.ys, -1)), 'int32')).dataSync()[0]!;
+    });
+    correct += hits;
+    total += batch.xs.shape[0]!;
+    tf.dispose([batch.xs, batch.ys]);
+  }
+  return total === 0 ? Number.NaN : correct / total;
+}
