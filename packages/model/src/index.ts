@@ -1,2 +1,12 @@
-// The model package: architectures, training, evaluation, bundles, tracking (see issues for the training milestone).
-export {};
+export { ARCHITECTURES, type ArchitectureOptions, createCnn } from './architectures/cnn.ts';
+export { type ModelConfig, modelConfigSchema, type TrainConfig, trainConfigSchema } from './config.ts';
+export { saveModel } from './save-model.ts';
+export {
+  accuracy,
+  type EpochMetrics,
+  type ExperimentConfig,
+  type TrainDependencies,
+  type TrainResult,
+  train,
+} from './train.ts';
+export type { Batch, TrainingData, TrainingSplit } from './training-data.ts';
