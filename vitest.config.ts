@@ -13,6 +13,8 @@ export default defineConfig({
       include: ['packages/*/src/**/*.ts'],
       exclude: ['**/*.test.ts', '**/cli.ts', '**/*-cli.ts', '**/index.ts'],
       reporter: ['text-summary', 'text', 'json-summary'],
+      // The foundation package carries everything else; its coverage is a gate, not a statistic.
+      thresholds: { 'packages/core/src/**': { lines: 90 } },
     },
   },
 });
