@@ -1,5 +1,6 @@
 // The data package: sources, preprocessing, versioned datasets, loader, report, `pnpm data`.
 export { type DataConfig, type DataConfigInput, dataConfigSchema } from './config.ts';
+export { download } from './download/index.ts';
 export { CorruptImageError } from './errors.ts';
 export {
   computeDatasetVersion,
@@ -24,6 +25,5 @@ export {
 } from './prepare/prepare-dataset.ts';
 export { configureSharpForBatches, type ImageInput, preprocessImage } from './preprocess/preprocess-image.ts';
 export { type PreprocessSpec, type PreprocessSpecInput, preprocessSpecSchema } from './preprocess/spec.ts';
-export type { EncodedImage, RawPixels, SourceDataset, SourceSample } from './sources/types.ts';
-export { download } from './download/index.ts';
 export { type LoadSourceOptions, loadSource, SOURCE_KINDS, sourceConfigSchema } from './sources/index.ts';
+export type { EncodedImage, RawPixels, SourceDataset, SourceSample } from './sources/types.ts';

@@ -63,7 +63,7 @@ export async function* iterateBatches(
   if (shuffle) shuffleInPlace(entries, random);
   const samples = source.inMemory
     ? inMemorySamples(source, entries, shuffle, random)
-    : streamSamples(source, entries, shuffle, random, options.shuffleBufferSize ?? 8192);
+    : streamSamples(source, entries, shuffle, random, Math.max(1, options.shuffleBufferSize ?? 8192));
   const builder = new BatchBuilder(source, options, augmentRandom);
   let pending: SampleRef[] = [];
   for await (const sample of samples) {
@@ -113,7 +113,8 @@ async function* streamSamples(
       yield* buffer.splice(0, buffer.length);
       continue;
     }
-    const drawUntil = prefetch ? bufferSize : 0;
+    // Draw until the buffer is one short of full, so the next pass always tops it up (or, at the end, drains it).
+    const drawUntil = prefetch ? bufferSize - 1 : 0;
     while (buffer.length > drawUntil) {
       const j = Math.floor(random() * buffer.length);
       const picked = buffer[j] as SampleRef;

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, DataError, joinUri, type Logger, type Storage } from '@tfmlops/core';
 import sharp from 'sharp';
-import type { DataConfig, SourceConfig } from '../config.ts';
+import type { DataConfig } from '../config.ts';
 import { CorruptImageError } from '../errors.ts';
 import {
   computeDatasetVersion,
@@ -18,6 +18,7 @@ import {
 import { encodeShard, labelBytesFor } from '../format/shard.ts';
 import { configureSharpForBatches, preprocessImage } from '../preprocess/preprocess-image.ts';
 import { imageBytes, type PreprocessSpec } from '../preprocess/spec.ts';
+import { loadSource, type SourceConfig } from '../sources/index.ts';
 import type { SourceDataset, SourceSample } from '../sources/types.ts';
 import { mapLimit } from '../util/concurrency.ts';
 import { canonicalJson, sha256Hex } from '../util/hash.ts';
@@ -38,8 +39,8 @@ export interface PrepareOptions {
   outDir?: string;
   /** Rebuild even when an identical version exists (e.g. after its files were damaged). */
   force?: boolean;
-  /** Where samples come from; defaults to the sources module's `loadSource`. */
-  loadSource: LoadSourceFn;
+  /** Where samples come from; defaults to the sources module's `loadSource` (tests inject their own). */
+  loadSource?: LoadSourceFn;
 }
 
 export interface PrepareResult {
@@ -61,7 +62,8 @@ export interface PrepareResult {
  */
 export async function prepareDataset(config: DataConfig, options: PrepareOptions): Promise<PrepareResult> {
   const { storage, logger } = options;
-  const source = await options.loadSource(config.source, { storage, logger, cacheDir: config.cacheDir });
+  const load = options.loadSource ?? loadSource;
+  const source = await load(config.source, { storage, logger, cacheDir: config.cacheDir });
   validateSource(source);
   const name = config.name ?? source.source;
   const datasetUri = joinUri(options.outDir ?? config.outputDir, name);
