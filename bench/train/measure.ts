@@ -13,7 +13,7 @@ const BATCH = 64;
 const INFER_BATCH = 256;
 
 /** The benchmark's reference CNN, producing logits (softmax is folded into the loss, as PyTorch's peer does). */
-function referenceCnn(): tfl.LayersModel {
+export function referenceCnn(): tfl.LayersModel {
   return tfl.sequential({
     layers: [
       tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 3, activation: 'relu' }),

@@ -15,7 +15,8 @@ import {
   updateReadmeSection,
   writeResults,
 } from '../lib/report.ts';
-import { measureCurrentBackend, type TrainBenchResult } from './measure.ts';
+import { measureCurrentBackend, referenceCnn, type TrainBenchResult } from './measure.ts';
+import { profileTrainingStep } from './profile.ts';
 
 const PLAN = [
   { backend: 'tensorflow', trainSteps: 40, latencyRuns: 200 },
@@ -25,6 +26,12 @@ const PLAN = [
 
 export async function run(args: string[]): Promise<void> {
   const quick = args.includes('--quick');
+  if (args.includes('--profile')) {
+    await selectBackend({ backend: 'wasm' }, { probes: realMachineProbes({}) });
+    const { stepMs, table } = await profileTrainingStep(referenceCnn());
+    process.stdout.write(`wasm, batch 64: ${stepMs.toFixed(1)} ms per profiled step\n\n${table}\n`);
+    return;
+  }
   const machine = describeMachine();
   const results: TrainBenchResult[] = [];
   const unavailable: string[] = [];

@@ -38,29 +38,36 @@ function maxPoolGrad({
   const x = heapFloat32(backend, input);
   const grad = heapFloat32(backend, dy);
   out.fill(0);
+  // Channels are innermost in NHWC, so each window is scanned as contiguous rows of channels.
+  const best = new Float32Array(inChannels);
+  const bestIndex = new Int32Array(inChannels);
   for (let b = 0; b < batchSize; b += 1) {
     for (let oh = 0; oh < outHeight; oh += 1) {
       const h0 = oh * strideHeight - top;
       for (let ow = 0; ow < outWidth; ow += 1) {
         const w0 = ow * strideWidth - left;
-        const dyBase = ((b * outHeight + oh) * outWidth + ow) * inChannels;
-        for (let c = 0; c < inChannels; c += 1) {
-          let best = Number.NEGATIVE_INFINITY;
-          let bestIndex = -1;
-          for (let fh = 0; fh < filterHeight; fh += 1) {
-            const ih = h0 + fh;
-            if (ih < 0 || ih >= inHeight) continue;
-            for (let fw = 0; fw < filterWidth; fw += 1) {
-              const iw = w0 + fw;
-              if (iw < 0 || iw >= inWidth) continue;
-              const index = ((b * inHeight + ih) * inWidth + iw) * inChannels + c;
-              if (x[index]! > best) {
-                best = x[index]!;
-                bestIndex = index;
+        best.fill(Number.NEGATIVE_INFINITY);
+        bestIndex.fill(-1);
+        for (let fh = 0; fh < filterHeight; fh += 1) {
+          const ih = h0 + fh;
+          if (ih < 0 || ih >= inHeight) continue;
+          for (let fw = 0; fw < filterWidth; fw += 1) {
+            const iw = w0 + fw;
+            if (iw < 0 || iw >= inWidth) continue;
+            const base = ((b * inHeight + ih) * inWidth + iw) * inChannels;
+            for (let c = 0; c < inChannels; c += 1) {
+              const value = x[base + c]!;
+              if (value > best[c]!) {
+                best[c] = value;
+                bestIndex[c] = base + c;
               }
             }
           }
-          if (bestIndex >= 0) out[bestIndex]! += grad[dyBase + c]!;
+        }
+        const dyBase = ((b * outHeight + oh) * outWidth + ow) * inChannels;
+        for (let c = 0; c < inChannels; c += 1) {
+          const index = bestIndex[c]!;
+          if (index >= 0) out[index]! += grad[dyBase + c]!;
         }
       }
     }

@@ -1,0 +1,40 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { markdownTable } from '../lib/report.ts';
+
+/**
+ * Where one training step of the reference CNN spends its time on the current backend: milliseconds per kernel
+ * (tf.profile), largest first. Nested kernel calls inside our wasm kernels are counted in their caller.
+ */
+export async function profileTrainingStep(
+  model: tfl.LayersModel,
+  steps = 5,
+): Promise<{ stepMs: number; table: string }> {
+  const optimizer = tf.train.adam(0.001);
+  const xs = tf.randomUniform([64, 28, 28, 1]);
+  const ys = tf.oneHot(tf.randomUniform([64], 0, 10, 'int32') as tf.Tensor1D, 10);
+  const step = () => {
+    const loss = optimizer.minimize(
+      () => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar,
+      true,
+    )!;
+    loss.dataSync();
+    loss.dispose();
+  };
+  for (let i = 0; i < 3; i += 1) step();
+  const totals = new Map<string, number>();
+  const started = performance.now();
+  for (let i = 0; i < steps; i += 1) {
+    const info = await tf.profile(step);
+    for (const kernel of info.kernels)
+      totals.set(kernel.name, (totals.get(kernel.name) ?? 0) + Number(kernel.kernelTimeMs));
+  }
+  const stepMs = (performance.now() - started) / steps;
+  const rows = [...totals.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 12)
+    .map(([name, ms]) => [name, (ms / steps).toFixed(1)]);
+  tf.dispose([xs, ys]);
+  optimizer.dispose();
+  return { stepMs, table: markdownTable(['kernel', 'ms per step'], rows) };
+}
