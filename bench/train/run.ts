@@ -89,7 +89,7 @@ export async function run(args: string[]): Promise<void> {
   );
   process.stdout.write(`\n${table}\n\n${machine}\n`);
   for (const line of unavailable) process.stdout.write(`unavailable: ${line}\n`);
-  const file = writeResults('train', {
+  const file = writeResults(quick ? 'train-quick' : 'train', {
     machine,
     date: new Date().toISOString(),
     quick,
