@@ -65,8 +65,8 @@ export async function prepareDataset(config: DataConfig, options: PrepareOptions
   const load = options.loadSource ?? loadSource;
   const source = await load(config.source, { storage, logger, cacheDir: config.cacheDir });
   validateSource(source);
-  const name = config.name ?? source.source;
-  const datasetUri = joinUri(options.outDir ?? config.outputDir, name);
+  const datasetUri = datasetUriFor(config, options.outDir);
+  const name = datasetNameFor(config);
   const spec = resolvePreprocessSpec(config, source);
   const shardMaxImages = Math.max(1, Math.floor((config.shardSizeMB * 1024 * 1024) / imageBytes(spec)));
   const useOfficialTest = source.hasOfficialTestSplit;
@@ -235,6 +235,16 @@ function validateSource(source: SourceDataset): void {
       );
     }
   }
+}
+
+/** The dataset's name: `data.name`, or the source kind. */
+export function datasetNameFor(config: DataConfig): string {
+  return config.name ?? config.source.kind;
+}
+
+/** `<outputDir>/<name>`: where a config's versions and latest.json live (what DVC tracks and `openDataset` takes). */
+export function datasetUriFor(config: DataConfig, outDir?: string): string {
+  return joinUri(outDir ?? config.outputDir, datasetNameFor(config));
 }
 
 /** Fills width/height/channels left out of the config from the source's decoded images. */
