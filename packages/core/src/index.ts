@@ -2,5 +2,6 @@ export * from './cli-runner.ts';
 export * from './config/index.ts';
 export * from './errors.ts';
 export * from './logger.ts';
+export * from './logging-config.ts';
 export * from './runtime/index.ts';
 export * from './storage/index.ts';

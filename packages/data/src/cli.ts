@@ -11,6 +11,7 @@ import {
   createStorage,
   type Logger,
   loadConfig,
+  loggingConfigSchema,
   parseExperimentArgs,
   runCli,
   type Storage,
@@ -26,7 +27,7 @@ const USAGE = `usage: pnpm data <prepare|report|info|verify> --config configs/ex
 
 // Only the `data:` section matters here; the other sections of an experiment file are checked by the commands
 // that use them (`pnpm train` composes all of them strictly).
-const dataOnlySchema = z.object({ data: dataConfigSchema });
+const dataOnlySchema = z.object({ data: dataConfigSchema, logging: loggingConfigSchema });
 
 await runCli(async () => {
   const [command, ...rest] = process.argv.slice(2);
@@ -39,10 +40,11 @@ await runCli(async () => {
     out: { type: 'string', short: 'o' },
     force: { type: 'boolean' },
   });
-  const logger = createLogger({ level: 'info', name: 'data' });
-  const storage = createStorage({ gcs: { apiEndpoint: process.env.STORAGE_EMULATOR_HOST } });
-  const config =
+  const experiment =
     args.configFile || args.overrides.length > 0 ? readConfig(args.configFile, args.overrides) : undefined;
+  const config = experiment?.data;
+  const logger = createLogger({ level: experiment?.logging.level ?? 'info', name: 'data' });
+  const storage = createStorage({ gcs: { apiEndpoint: process.env.STORAGE_EMULATOR_HOST } });
 
   if (command === 'prepare') {
     if (!config) throw new ConfigError('prepare needs --config', { hint: USAGE });
@@ -83,8 +85,8 @@ await runCli(async () => {
   return 0;
 });
 
-function readConfig(file: string | undefined, overrides: string[]): DataConfig {
-  return loadConfig({ schema: dataOnlySchema, file, overrides, env: process.env }).config.data;
+function readConfig(file: string | undefined, overrides: string[]) {
+  return loadConfig({ schema: dataOnlySchema, file, overrides, env: process.env }).config;
 }
 
 function resolveDatasetUri(flag: string | boolean | undefined, config: DataConfig | undefined): string {

@@ -4,6 +4,7 @@ import {
   createLogger,
   createStorage,
   loadConfig,
+  loggingConfigSchema,
   parseExperimentArgs,
   realMachineProbes,
   runCli,
@@ -18,6 +19,7 @@ const experimentSchema = composeConfigSchema({
   data: dataConfigSchema,
   model: modelConfigSchema,
   train: trainConfigSchema,
+  logging: loggingConfigSchema,
 });
 
 await runCli(async () => {
@@ -35,7 +37,7 @@ await runCli(async () => {
     overrides: args.overrides,
     env: process.env,
   });
-  const logger = createLogger({ level: 'info' });
+  const logger = createLogger({ level: config.logging.level });
   const storage = createStorage({ gcs: { apiEndpoint: process.env.STORAGE_EMULATOR_HOST } });
   const result = await train(config, { storage, logger, probes: realMachineProbes(process.env), loadSource });
   const last = result.epochs[result.epochs.length - 1];
