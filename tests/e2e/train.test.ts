@@ -11,8 +11,8 @@ import {
   realMachineProbes,
   runtimeConfigSchema,
 } from '@tfmlops/core';
-import { dataConfigSchema, loadSource } from '@tfmlops/data';
-import { modelConfigSchema, train, trainConfigSchema } from '@tfmlops/model';
+import { loadSource } from '@tfmlops/data';
+import { experimentConfigSchema, train } from '@tfmlops/model';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -46,14 +46,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('pnpm train end to end', () => {
   it('trains from a config on wasm, reports accuracy, and writes the model and metrics', async () => {
-    const schema = composeConfigSchema({
-      runtime: runtimeConfigSchema,
-      data: dataConfigSchema,
-      model: modelConfigSchema,
-      train: trainConfigSchema,
-    });
     const { config } = loadConfig({
-      schema,
+      schema: experimentConfigSchema,
       file: join(ROOT, 'configs', 'exp1.yaml'),
       overrides: [
         'runtime.backend=wasm',
@@ -80,6 +74,8 @@ describe('pnpm train end to end', () => {
     expect(result.testAccuracy).toBeGreaterThanOrEqual(0.9);
     const files = (await storage.list(result.runUri)).map((e) => e.relativePath);
     expect(files).toEqual(['metrics.json', 'model/model.json', 'model/weights.bin']);
+    const latest = JSON.parse(readFileSync(join(dir, 'runs', 'latest.json'), 'utf8'));
+    expect(latest.runUri).toBe(result.runUri);
     const metrics = JSON.parse(readFileSync(join(result.runUri, 'metrics.json'), 'utf8'));
     expect(metrics).toMatchObject({
       datasetVersion: result.datasetVersion,

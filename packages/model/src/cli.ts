@@ -11,16 +11,8 @@ import {
   runtimeConfigSchema,
 } from '@tfmlops/core';
 import { dataConfigSchema, loadSource } from '@tfmlops/data';
-import { modelConfigSchema, trainConfigSchema } from './config.ts';
+import { experimentConfigSchema } from './config.ts';
 import { train } from './train.ts';
-
-const experimentSchema = composeConfigSchema({
-  runtime: runtimeConfigSchema,
-  data: dataConfigSchema,
-  model: modelConfigSchema,
-  train: trainConfigSchema,
-  logging: loggingConfigSchema,
-});
 
 await runCli(async () => {
   const [command, ...rest] = process.argv.slice(2);
@@ -32,7 +24,7 @@ await runCli(async () => {
   }
   const args = parseExperimentArgs(rest);
   const { config } = loadConfig({
-    schema: experimentSchema,
+    schema: experimentConfigSchema,
     file: args.configFile,
     overrides: args.overrides,
     env: process.env,

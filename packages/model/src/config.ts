@@ -1,3 +1,5 @@
+import { composeConfigSchema, loggingConfigSchema, runtimeConfigSchema } from '@tfmlops/core';
+import { dataConfigSchema } from '@tfmlops/data';
 import { z } from 'zod';
 
 /** `model:` section of an experiment file: which network to build. */
@@ -20,3 +22,13 @@ export const trainConfigSchema = z
   })
   .prefault({});
 export type TrainConfig = z.output<typeof trainConfigSchema>;
+
+/** A whole experiment file as `pnpm train` reads it: every section, strictly. */
+export const experimentConfigSchema = composeConfigSchema({
+  runtime: runtimeConfigSchema,
+  data: dataConfigSchema,
+  model: modelConfigSchema,
+  train: trainConfigSchema,
+  logging: loggingConfigSchema,
+});
+export type ExperimentConfig = z.output<typeof experimentConfigSchema>;

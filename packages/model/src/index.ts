@@ -1,10 +1,16 @@
 export { ARCHITECTURES, type ArchitectureOptions, createCnn } from './architectures/cnn.ts';
-export { type ModelConfig, modelConfigSchema, type TrainConfig, trainConfigSchema } from './config.ts';
+export {
+  type ExperimentConfig,
+  experimentConfigSchema,
+  type ModelConfig,
+  modelConfigSchema,
+  type TrainConfig,
+  trainConfigSchema,
+} from './config.ts';
 export { saveModel } from './save-model.ts';
 export {
   accuracy,
   type EpochMetrics,
-  type ExperimentConfig,
   type TrainDependencies,
   type TrainResult,
   train,

@@ -10,16 +10,12 @@ import {
 } from '@tfmlops/core';
 import { type DataConfig, type LoadSourceFn, openDataset, prepareDataset } from '@tfmlops/data';
 import { ARCHITECTURES } from './architectures/cnn.ts';
-import type { ModelConfig, TrainConfig } from './config.ts';
+import type { ExperimentConfig } from './config.ts';
+
+export type { ExperimentConfig } from './config.ts';
+
 import { saveModel } from './save-model.ts';
 import type { TrainingData, TrainingSplit } from './training-data.ts';
-
-export interface ExperimentConfig {
-  runtime: RuntimeConfig;
-  data: DataConfig;
-  model: ModelConfig;
-  train: TrainConfig;
-}
 
 export interface TrainDependencies {
   storage: Storage;
@@ -112,6 +108,8 @@ export async function train(config: ExperimentConfig, deps: TrainDependencies): 
     testAccuracy,
   };
   await storage.write(joinUri(runUri, 'metrics.json'), `${JSON.stringify({ ...result, config }, null, 2)}\n`);
+  // A fixed path naming the newest run, for DVC's metrics and for tools that want "the latest model".
+  await storage.write(joinUri(config.train.outputDir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
   optimizer.dispose();
   model.dispose();
   return result;
