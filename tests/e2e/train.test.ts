@@ -3,14 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  composeConfigSchema,
-  createLogger,
-  createStorage,
-  loadConfig,
-  realMachineProbes,
-  runtimeConfigSchema,
-} from '@tfmlops/core';
+import { createLogger, createStorage, loadConfig, realMachineProbes } from '@tfmlops/core';
 import { loadSource } from '@tfmlops/data';
 import { experimentConfigSchema, train } from '@tfmlops/model';
 import sharp from 'sharp';

@@ -1,16 +1,13 @@
 /** `pnpm train --config configs/exp1.yaml [key.path=value ...]`. */
 import {
-  composeConfigSchema,
   createLogger,
   createStorage,
   loadConfig,
-  loggingConfigSchema,
   parseExperimentArgs,
   realMachineProbes,
   runCli,
-  runtimeConfigSchema,
 } from '@tfmlops/core';
-import { dataConfigSchema, loadSource } from '@tfmlops/data';
+import { loadSource } from '@tfmlops/data';
 import { experimentConfigSchema } from './config.ts';
 import { train } from './train.ts';
 

@@ -1,14 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import {
-  joinUri,
-  type Logger,
-  type MachineProbes,
-  type RuntimeConfig,
-  type Storage,
-  selectBackend,
-} from '@tfmlops/core';
-import { type DataConfig, type LoadSourceFn, openDataset, prepareDataset } from '@tfmlops/data';
+import { joinUri, type Logger, type MachineProbes, type Storage, selectBackend } from '@tfmlops/core';
+import { type LoadSourceFn, openDataset, prepareDataset } from '@tfmlops/data';
 import { ARCHITECTURES } from './architectures/cnn.ts';
 import type { ExperimentConfig } from './config.ts';
 
