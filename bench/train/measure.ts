@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { DataParallelTrainer } from '@tfmlops/core';
 
 export interface TrainBenchResult {
   engine: string;

@@ -4,6 +4,7 @@
  * single-image latency; a table on stdout, JSON under bench/results/, the table in bench/README.md.
  */
 import { execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { realMachineProbes, selectBackend } from '@tfmlops/core';
 import {
@@ -18,10 +19,12 @@ import {
 import { measureCurrentBackend, referenceCnn, type TrainBenchResult } from './measure.ts';
 import { profileTrainingStep } from './profile.ts';
 
+const CORES = availableParallelism();
 const PLAN = [
-  { backend: 'tensorflow', trainSteps: 40, latencyRuns: 200 },
-  { backend: 'wasm', trainSteps: 40, latencyRuns: 200 },
-  { backend: 'cpu', trainSteps: 2, latencyRuns: 10 },
+  { backend: 'tensorflow', trainSteps: 40, latencyRuns: 200, workers: 0 },
+  { backend: 'wasm', trainSteps: 40, latencyRuns: 200, workers: 0 },
+  { backend: 'wasm', trainSteps: 40, latencyRuns: 200, workers: CORES - 1 },
+  { backend: 'cpu', trainSteps: 2, latencyRuns: 10, workers: 0 },
 ] as const;
 
 export async function run(args: string[]): Promise<void> {
@@ -36,7 +39,8 @@ export async function run(args: string[]): Promise<void> {
   const results: TrainBenchResult[] = [];
   const unavailable: string[] = [];
   const probes = realMachineProbes({});
-  for (const { backend, trainSteps, latencyRuns } of PLAN) {
+  for (const { backend, trainSteps, latencyRuns, workers } of PLAN) {
+    if (backend === 'wasm' && workers > 0 && CORES < 2) continue;
     try {
       await selectBackend({ backend }, { probes });
     } catch (error) {

@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { joinUri, type Logger, type MachineProbes, type Storage, selectBackend } from '@tfmlops/core';
+import {
+  DataParallelTrainer,
+  dataParallelWorkersFor,
+  joinUri,
+  type Logger,
+  type MachineProbes,
+  type Storage,
+  selectBackend,
+} from '@tfmlops/core';
 import { type LoadSourceFn, openDataset, prepareDataset } from '@tfmlops/data';
 import { ARCHITECTURES } from './architectures/cnn.ts';
 import type { ExperimentConfig } from './config.ts';
@@ -50,6 +58,9 @@ export async function train(config: ExperimentConfig, deps: TrainDependencies): 
     numClasses: data.classNames.length,
   });
   const optimizer = tf.train.adam(config.train.learningRate);
+  const workers = dataParallelWorkersFor(config.runtime, backend.backend);
+  const parallel = workers > 0 ? await DataParallelTrainer.create(model, { workers }) : undefined;
+  if (parallel) logger.info({ workers }, 'data-parallel training on worker threads');
   const epochs: EpochMetrics[] = [];
   for (let epoch = 1; epoch <= config.train.epochs; epoch += 1) {
     const started = performance.now();
@@ -103,9 +114,28 @@ export async function train(config: ExperimentConfig, deps: TrainDependencies): 
   await storage.write(joinUri(runUri, 'metrics.json'), `${JSON.stringify({ ...result, config }, null, 2)}\n`);
   // A fixed path naming the newest run, for DVC's metrics and for tools that want "the latest model".
   await storage.write(joinUri(config.train.outputDir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
+  await parallel?.dispose();
   optimizer.dispose();
   model.dispose();
   return result;
+}
+
+/** One optimizer step on a batch, split across worker threads when a parallel trainer is given; returns the loss. */
+async function trainStep(
+  model: tfl.LayersModel,
+  optimizer: tf.Optimizer,
+  xs: tf.Tensor,
+  ys: tf.Tensor,
+  parallel: DataParallelTrainer | undefined,
+): Promise<number> {
+  if (parallel) return parallel.step(xs, ys, optimizer);
+  const loss = optimizer.minimize(
+    () => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar,
+    true,
+  )!;
+  const value = loss.dataSync()[0]!;
+  loss.dispose();
+  return value;
 }
 
 /** Top-1 accuracy of the model on one split. */

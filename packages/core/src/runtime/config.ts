@@ -11,6 +11,11 @@ export const runtimeConfigSchema = z
     backend: z.enum(BACKEND_PREFERENCES).default('auto'),
     /** wasm threads; only used where the wasm backend reports thread support. */
     threads: z.number().int().positive().optional(),
+    /**
+     * Worker threads that each train a replica on part of every batch, for the single-threaded wasm backend:
+     * `auto` uses every core but one; 0 turns it off. Native backends are multi-threaded already and ignore it.
+     */
+    dataParallelWorkers: z.union([z.literal('auto'), z.number().int().min(0).max(32)]).default('auto'),
   })
   .prefault({});
 export type RuntimeConfig = z.output<typeof runtimeConfigSchema>;

@@ -35,7 +35,7 @@ const NATIVE_PACKAGE: Record<'tensorflow-gpu' | 'tensorflow', string> = {
  * explicitly requested backend that cannot start is a BackendError, never a silent fallback.
  */
 export async function selectBackend(
-  config: RuntimeConfig,
+  config: Pick<RuntimeConfig, 'backend' | 'threads'>,
   { probes, logger }: { probes: MachineProbes; logger?: Logger },
 ): Promise<SelectedBackend> {
   const candidates = config.backend === 'auto' ? AUTO_ORDER : [config.backend];
@@ -65,7 +65,7 @@ export async function selectBackend(
 /** Starts one backend; returns why it could not, or undefined on success. */
 async function tryBackend(
   backend: BackendKind,
-  config: RuntimeConfig,
+  config: Pick<RuntimeConfig, 'threads'>,
   probes: MachineProbes,
 ): Promise<BackendAttempt | undefined> {
   if (backend === 'tensorflow-gpu' || backend === 'tensorflow') {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maxRelativeError, seededValues } from '../kernels/gradient-check.ts';
 import { registerWasmTrainingKernels } from '../kernels/index.ts';
 import { DataParallelTrainer } from './data-parallel-trainer.ts';
+import { dataParallelWorkersFor } from './workers-for.ts';
 
 function smallCnn(): tfl.LayersModel {
   return tfl.sequential({
@@ -105,5 +106,15 @@ describe('DataParallelTrainer', () => {
     });
     await three.dispose();
     tf.dispose([xs, ys]);
+  });
+});
+
+describe('dataParallelWorkersFor', () => {
+  it('uses every core but one on wasm under auto, nothing on native backends, and honours explicit counts', () => {
+    expect(dataParallelWorkersFor({ dataParallelWorkers: 'auto' }, 'wasm', 2)).toBe(1);
+    expect(dataParallelWorkersFor({ dataParallelWorkers: 'auto' }, 'wasm', 1)).toBe(0);
+    expect(dataParallelWorkersFor({ dataParallelWorkers: 'auto' }, 'tensorflow-gpu', 8)).toBe(0);
+    expect(dataParallelWorkersFor({ dataParallelWorkers: 3 }, 'wasm', 2)).toBe(3);
+    expect(dataParallelWorkersFor({ dataParallelWorkers: 0 }, 'wasm', 8)).toBe(0);
   });
 });
