@@ -16,14 +16,22 @@ export {
 export { type OpenDatasetOptions, openDataset, PreparedDataset } from './format/open-dataset.ts';
 export { decodeShard, encodeShard, SHARD_FORMAT_VERSION, type Shard } from './format/shard.ts';
 export { type AugmentFn, composeAugmentations, randomFlip, randomShift } from './loader/augment.ts';
-export type { Batch, BatchOptions } from './loader/batches.ts';
+export type { Batch, BatchOptions, BatchSource } from './loader/batches.ts';
 export {
+  datasetNameFor,
+  datasetUriFor,
   type LoadSourceFn,
   type PrepareOptions,
   type PrepareResult,
   prepareDataset,
 } from './prepare/prepare-dataset.ts';
 export { configureSharpForBatches, type ImageInput, preprocessImage } from './preprocess/preprocess-image.ts';
-export { type PreprocessSpec, type PreprocessSpecInput, preprocessSpecSchema } from './preprocess/spec.ts';
+export {
+  imageBytes,
+  type PreprocessSpec,
+  type PreprocessSpecInput,
+  preprocessSpecSchema,
+} from './preprocess/spec.ts';
+export { type DataReport, type ReportOptions, writeReport } from './report/report.ts';
 export { type LoadSourceOptions, loadSource, SOURCE_KINDS, sourceConfigSchema } from './sources/index.ts';
 export type { EncodedImage, RawPixels, SourceDataset, SourceSample } from './sources/types.ts';
