@@ -70,10 +70,16 @@ export type SplitName = (typeof SPLITS)[number];
 export type ShardEntry = z.output<typeof shardEntrySchema>;
 export type SplitParams = z.output<typeof splitParamsSchema>;
 
-/** The dataset version: 16 hex digits of SHA-256 over the canonical manifest content without `version` itself. */
+/**
+ * The dataset version: 16 hex digits of SHA-256 over the canonical manifest content without `version` itself and
+ * without `source.origin` — where the inputs sat (an absolute path in one checkout) is provenance, not content, and
+ * `source.fingerprint` already pins the inputs, so the same data prepared in two checkouts gets the same version.
+ */
 export function computeDatasetVersion(manifest: Omit<DatasetManifest, 'version'>): string {
-  const { version: _ignored, ...content } = manifest as DatasetManifest;
-  return sha256Hex(canonicalJson(content)).slice(0, 16);
+  const { version: _ignored, source, ...content } = manifest as DatasetManifest;
+  return sha256Hex(
+    canonicalJson({ ...content, source: { kind: source.kind, fingerprint: source.fingerprint } }),
+  ).slice(0, 16);
 }
 
 /** The file text of a manifest: canonical key order, two-space indent, trailing newline. */
