@@ -9,7 +9,10 @@ export const runtimeConfigSchema = z
   .strictObject({
     /** `auto` tries tensorflow-gpu, tensorflow, wasm, cpu in that order and logs why it skipped each. */
     backend: z.enum(BACKEND_PREFERENCES).default('auto'),
-    /** wasm threads; only used where the wasm backend reports thread support. */
+    /**
+     * wasm threads, applied only where tfjs-backend-wasm reports thread support. Its 4.22 release reports none under
+     * Node (tfjs#3830), so in Node this is logged and ignored; `dataParallelWorkers` is what uses more cores there.
+     */
     threads: z.number().int().positive().optional(),
     /**
      * Worker threads that each train a replica on part of every batch, for the single-threaded wasm backend:

@@ -1,46 +1,65 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, describe, expect, it } from 'vitest';
-import { formatDoctorReport, runDoctor } from './doctor.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { diagnose } from './diagnose.ts';
+import { type DoctorReport, formatDoctorReport, runDoctor } from './doctor.ts';
+import { CUDA_LIBRARIES } from './gpu.ts';
 import { type CommandResult, type MachineProbes, realMachineProbes } from './probes.ts';
 
 const NONE: CommandResult = { ok: false, stdout: '', stderr: 'not found' };
 
-/** A GPU machine as its commands would answer: nvidia-smi, ldconfig -p, ls of LD_LIBRARY_PATH dirs. */
+/**
+ * A GPU machine as its commands answer (nvidia-smi, ldconfig -p, ls of library dirs), where tfjs-node-gpu "loads" by
+ * registering a cpu-backed 'tensorflow' backend and tfjs-node is present without libtensorflow, as here.
+ */
 function gpuMachine(opts: {
   smi: string;
-  ldconfig: string;
-  dirs?: Record<string, string[]>;
+  libraries: readonly string[];
+  libraryDir?: string;
   env?: Record<string, string>;
 }): MachineProbes {
+  const dir = opts.libraryDir ?? '/usr/local/cuda-11.2/lib64';
+  const env = opts.env ?? {};
   return {
-    ...realMachineProbes(opts.env ?? {}),
-    env: opts.env ?? {},
+    ...realMachineProbes(env),
     loadModule: async (name) => {
       if (name !== '@tensorflow/tfjs-node-gpu')
-        throw new Error('The Node.js native addon module (tfjs_binding.node) can not be found');
-      if (!tf.findBackend('tensorflow')) {
+        throw new Error('The Node.js native addon module (tfjs_binding.node) can not be found at path: x');
+      if (!tf.findBackendFactory('tensorflow')) {
         tf.registerBackend('tensorflow', () => new MathBackendCPU());
-        for (const kernel of tf.getKernelsForBackend('cpu'))
-          tf.registerKernel({ ...kernel, backendName: 'tensorflow' });
+        for (const k of tf.getKernelsForBackend('cpu'))
+          if (!tf.getKernel(k.kernelName, 'tensorflow'))
+            tf.registerKernel({ ...k, backendName: 'tensorflow' });
       }
       return {};
     },
     runCommand: async (command, args) => {
       if (command === 'nvidia-smi') return { ok: true, stdout: opts.smi, stderr: '' };
-      if (command === 'ldconfig') return { ok: true, stdout: opts.ldconfig, stderr: '' };
-      if (command === 'ls') return { ok: true, stdout: (opts.dirs?.[args[0]!] ?? []).join('\n'), stderr: '' };
+      if (command === 'ldconfig' && !opts.libraryDir) {
+        const lines = opts.libraries.map((l) => `\t${l} (libc6,x86-64) => ${dir}/${l}`);
+        return { ok: true, stdout: lines.join('\n'), stderr: '' };
+      }
+      if (command === 'ls' && args[0] === opts.libraryDir)
+        return { ok: true, stdout: opts.libraries.join('\n'), stderr: '' };
       return NONE;
     },
   };
 }
 
-afterAll(() => {
-  if (tf.findBackend('tensorflow')) tf.removeBackend('tensorflow');
+const problemsText = (report: Pick<DoctorReport, 'problems'>) =>
+  report.problems.map((p) => `${p.problem} => ${p.fix}`).join('\n');
+
+afterEach(async () => {
+  if (tf.findBackendFactory('tensorflow')) tf.removeBackend('tensorflow');
+  for (const kernel of tf.getKernelsForBackend('tensorflow'))
+    tf.unregisterKernel(kernel.kernelName, 'tensorflow');
 });
 
-describe('doctor', () => {
-  it('on this machine: wasm and cpu work, native TensorFlow does not, with a fix', async () => {
+describe('runDoctor', () => {
+  it('on this machine: wasm and cpu work, native TensorFlow does not (with the fix), one tfjs-core', async () => {
     const report = await runDoctor({ ...realMachineProbes({}), runCommand: async () => NONE });
     expect(report.backends.map((b) => [b.backend, b.usable])).toEqual([
       ['tensorflow-gpu', false],
@@ -49,54 +68,151 @@ describe('doctor', () => {
       ['cpu', true],
     ]);
     expect(report.autoSelects).toBe('wasm');
-    expect(report.wasm.simd).toBe(true);
+    expect(report.wasm).toEqual({ simd: true, threads: false });
+    expect(report.tfjsCore).toHaveLength(1);
+    expect(report.gpus).toEqual([]);
     expect(report.healthy).toBe(true);
-    expect(report.problems.map((p) => p.problem).join('\n')).toMatch(/native TensorFlow is unavailable/);
+    expect(report.problems).toHaveLength(1);
+    expect(report.problems[0]!.problem).toMatch(
+      /native TensorFlow is unavailable .*tfjs_binding.node.*runs on wasm/,
+    );
+    expect(report.problems[0]!.fix).toMatch(/pnpm rebuild @tensorflow\/tfjs-node/);
+    expect(tf.getBackend()).toBe('cpu');
     const text = formatDoctorReport(report);
     expect(text).toMatch(/auto selects: wasm/);
     expect(text).toMatch(/GPUs: none visible/);
+    expect(text).toMatch(/ok: this machine can train/);
   });
 
-  it('an A100 machine with CUDA 11.2 but no cuDNN 8: GPU listed, missing library named with a fix', async () => {
+  it('an A100 with CUDA 11.2 but no cuDNN 8: tensorflow-gpu refused, cuDNN named, PTX cache advised', async () => {
     const report = await runDoctor(
       gpuMachine({
         smi: 'NVIDIA A100-SXM4-40GB, 535.104.05, 8.0\n',
-        ldconfig: '\tlibcudart.so.11.0 (libc6,x86-64) => /usr/local/cuda-11.2/lib64/libcudart.so.11.0\n',
+        libraries: CUDA_LIBRARIES.filter((l) => l !== 'libcudnn.so.8'),
       }),
     );
     expect(report.gpus).toEqual([
-      { name: 'NVIDIA A100-SXM4-40GB', driverVersion: '535.104.05', computeCapability: '8.0' },
+      {
+        name: 'NVIDIA A100-SXM4-40GB',
+        driverVersion: '535.104.05',
+        computeCapability: '8.0',
+        kernels: 'ptx-jit',
+      },
     ]);
-    expect(report.cudaLibraries).toEqual({
+    expect(report.cudaLibraries).toMatchObject({
       'libcudart.so.11.0': '/usr/local/cuda-11.2/lib64/libcudart.so.11.0',
       'libcudnn.so.8': undefined,
     });
-    const cudnn = report.problems.find((p) => p.problem.startsWith('libcudnn.so.8 not found'));
-    expect(cudnn?.fix).toMatch(/cuDNN 8\.1/);
-    expect(report.problems.some((p) => /PTX/.test(p.problem))).toBe(false);
-    expect(formatDoctorReport(report)).toMatch(/libcudnn\.so\.8: NOT FOUND/);
+    expect(report.backends[0]).toMatchObject({ backend: 'tensorflow-gpu', usable: false });
+    expect(report.autoSelects).toBe('wasm');
+    const text = problemsText(report);
+    expect(text).toMatch(/libcudnn\.so\.8 not found: .*cuDNN 8\.1 .*=> install cuDNN 8\.1\+ for CUDA 11\.x/);
+    expect(text).not.toMatch(/libcudart.* not found/);
+    expect(text).toMatch(/A100.*compute capability 8\.0\) has no prebuilt kernels.*=> set CUDA_CACHE_PATH/);
+    expect(text).toMatch(/a GPU is visible but tensorflow-gpu does not start: libcudnn\.so\.8 not found/);
+    expect(formatDoctorReport(report)).toMatch(/libcudnn\.so\.8\s+NOT FOUND/);
   });
 
-  it('an H100 (compute 9.0) without a persistent CUDA cache is told to set CUDA_CACHE_PATH', async () => {
+  it('an H100 (compute 9.0) with every library on LD_LIBRARY_PATH: GPU selected, only the CUDA cache advised', async () => {
     const machine = {
       smi: 'NVIDIA H100 80GB HBM3, 550.54.15, 9.0\n',
-      ldconfig: '',
-      dirs: { '/opt/cuda/lib': ['libcudart.so.11.0', 'libcudnn.so.8'] },
+      libraries: CUDA_LIBRARIES,
+      libraryDir: '/opt/cuda',
     };
-    const report = await runDoctor(gpuMachine({ ...machine, env: { LD_LIBRARY_PATH: '/opt/cuda/lib' } }));
-    expect(report.cudaLibraries['libcudnn.so.8']).toBe('/opt/cuda/lib/libcudnn.so.8');
+    const report = await runDoctor(gpuMachine({ ...machine, env: { LD_LIBRARY_PATH: '/opt/cuda' } }));
+    expect(report.cudaLibraries['libcudnn.so.8']).toBe('/opt/cuda/libcudnn.so.8');
     expect(report.backends[0]).toMatchObject({ backend: 'tensorflow-gpu', usable: true });
+    expect(report.backends[1]!.detail).toMatch(/not tried: @tensorflow\/tfjs-node-gpu already provides/);
     expect(report.autoSelects).toBe('tensorflow-gpu');
-    const ptx = report.problems.find((p) => /PTX/.test(p.problem));
-    expect(ptx?.problem).toMatch(/compute capability 9\.0/);
-    expect(ptx?.fix).toMatch(/CUDA_CACHE_PATH/);
+    expect(report.problems).toHaveLength(1);
+    expect(report.problems[0]!.problem).toMatch(
+      /H100.*9\.0.*CUDA_CACHE_PATH is unset.*CUDA_CACHE_MAXSIZE is unset/,
+    );
+    expect(report.problems[0]!.fix).toMatch(/CUDA_CACHE_PATH.*CUDA_CACHE_MAXSIZE=4294967296/);
 
+    tf.removeBackend('tensorflow');
     const cached = await runDoctor(
       gpuMachine({
         ...machine,
-        env: { LD_LIBRARY_PATH: '/opt/cuda/lib', CUDA_CACHE_PATH: '/var/cache/cuda' },
+        env: {
+          LD_LIBRARY_PATH: '/opt/cuda',
+          CUDA_CACHE_PATH: '/var/cache/cuda',
+          CUDA_CACHE_MAXSIZE: '4294967296',
+        },
       }),
     );
-    expect(cached.problems.some((p) => /PTX/.test(p.problem))).toBe(false);
+    expect(cached.problems).toEqual([]);
+    expect(formatDoctorReport(cached)).toMatch(/CUDA_CACHE_PATH=\/var\/cache\/cuda/);
   });
+});
+
+describe('diagnose', () => {
+  const base = {
+    backends: [
+      { backend: 'tensorflow-gpu' as const, usable: false, detail: 'no CUDA GPU visible' },
+      { backend: 'tensorflow' as const, usable: true, detail: 'loaded' },
+      { backend: 'wasm' as const, usable: true, detail: 'ok' },
+      { backend: 'cpu' as const, usable: true, detail: 'ok' },
+    ],
+    wasm: { simd: true, threads: false },
+    tfjsCore: [{ path: '/a', version: '4.22.0', loadedBy: ['core'] }],
+    gpus: [],
+    cudaLibraries: {},
+    cudaCache: { path: undefined, maxSize: undefined, disabled: false },
+  };
+
+  it('finds nothing wrong on a healthy CPU machine', () => {
+    expect(diagnose(base)).toEqual([]);
+  });
+
+  it('names a second tfjs-core, an old driver, a pre-3.5 GPU and a disabled CUDA cache', () => {
+    const text = problemsText({
+      problems: diagnose({
+        ...base,
+        tfjsCore: [...base.tfjsCore, { path: '/b', version: '4.21.0', loadedBy: ['@tensorflow/tfjs-node'] }],
+        gpus: [
+          { name: 'Tesla K10', driverVersion: '418.67', computeCapability: '3.0', kernels: 'unsupported' },
+          { name: 'NVIDIA L4', driverVersion: '550.54.15', computeCapability: '8.9', kernels: 'ptx-jit' },
+        ],
+        cudaLibraries: Object.fromEntries(CUDA_LIBRARIES.map((l) => [l, `/lib/${l}`])),
+        cudaCache: { path: '/cache', maxSize: '4294967296', disabled: true },
+      }),
+    });
+    expect(text).toMatch(/2 copies of @tensorflow\/tfjs-core .*4\.21\.0 for @tensorflow\/tfjs-node/);
+    expect(text).toMatch(/Tesla K10: NVIDIA driver 418\.67 is older than 450\.80\.02/);
+    expect(text).toMatch(
+      /Tesla K10 \(compute capability 3\.0\) is older than libtensorflow 2\.9\.1 supports/,
+    );
+    expect(text).toMatch(/NVIDIA L4 .*CUDA_CACHE_DISABLE=1 turns the cache off.*unset CUDA_CACHE_DISABLE/);
+  });
+
+  it('says so when nothing but the cpu backend works', () => {
+    const text = problemsText({
+      problems: diagnose({
+        ...base,
+        backends: base.backends.map((b) =>
+          b.backend === 'cpu' ? b : { ...b, usable: false, detail: 'broken' },
+        ),
+      }),
+    });
+    expect(text).toMatch(/native TensorFlow is unavailable \(broken\); training runs on cpu/);
+    expect(text).toMatch(/the wasm backend does not start: broken/);
+  });
+});
+
+describe('pnpm run doctor (the entry point)', () => {
+  const cli = fileURLToPath(new URL('./doctor-cli.ts', import.meta.url));
+  const run = (...args: string[]) =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', cli, ...args], {
+      env: { ...process.env, PATH: '' },
+    });
+
+  it('prints the JSON report and exits 0 when a backend that can train works; a bad flag exits 2', async () => {
+    const { stdout } = await run('--json');
+    const report = JSON.parse(stdout) as DoctorReport;
+    expect(report.autoSelects).toBe('wasm');
+    expect(report.healthy).toBe(true);
+    const error = await run('--jsn').catch((e: { code: number; stderr: string }) => e);
+    expect(error).toMatchObject({ code: 2, stderr: expect.stringMatching(/--jsn/) });
+  }, 30_000);
 });

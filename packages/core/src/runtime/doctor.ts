@@ -1,20 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-wasm';
 import type { BackendKind } from './config.ts';
-import {
-  CUDA_LIBRARIES,
-  findCudaLibraries,
-  type GpuInfo,
-  listGpus,
-  NEWEST_PREBUILT_COMPUTE_CAPABILITY,
-} from './gpu.ts';
+import { diagnose } from './diagnose.ts';
+import { findCudaLibraries, type GpuInfo, type KernelSupport, kernelSupportFor, listGpus } from './gpu.ts';
+import { NATIVE_PACKAGE } from './native.ts';
 import type { MachineProbes } from './probes.ts';
-import { selectBackend } from './select-backend.ts';
+import { AUTO_ORDER, loadedNativeBackend, selectBackend, wasmFeatures } from './select-backend.ts';
+import { findTfjsCoreCopies, type TfjsCoreCopy } from './tfjs-core-copies.ts';
 
 export interface BackendStatus {
   backend: BackendKind;
   usable: boolean;
+  /** Why it is (not) usable; for a backend that was not tried, why not. */
   detail: string;
+  /** How to make it usable, when it is not. */
+  hint?: string;
 }
 
 export interface DoctorProblem {
@@ -29,109 +28,72 @@ export interface DoctorReport {
   /** What `runtime.backend: auto` picks here. */
   autoSelects: BackendKind | undefined;
   wasm: { simd: boolean; threads: boolean };
-  gpus: GpuInfo[];
+  /** Copies of tfjs-core the TF.js packages load; anything but one is a problem. */
+  tfjsCore: TfjsCoreCopy[];
+  /** nvidia-smi's GPUs, with how libtensorflow 2.9.1 runs on each (prebuilt SASS or PTX compiled at start). */
+  gpus: Array<GpuInfo & { kernels: KernelSupport }>;
+  /** CUDA 11 / cuDNN 8 library -> where it was found; only looked for when a GPU is visible. */
   cudaLibraries: Record<string, string | undefined>;
+  /** The driver's JIT cache settings, which decide whether PTX compilation happens once or on every start. */
+  cudaCache: { path: string | undefined; maxSize: string | undefined; disabled: boolean };
   problems: DoctorProblem[];
-  /** True when at least one backend that can train works. */
+  /** True when a backend that trains at a useful speed (anything but the pure-JS cpu backend) works. */
   healthy: boolean;
 }
 
 /**
- * Checks what this machine can train with: which TF.js backends start, wasm SIMD/threads, and for GPUs the driver,
- * compute capability and the CUDA 11.2 / cuDNN 8.1 libraries libtensorflow 2.9.1 needs. Every problem comes with a
- * fix. Each backend is started for real, then the cpu backend is restored.
+ * Checks what this machine can train with: which TF.js backends start (each is started for real, then the cpu
+ * backend is made current again), wasm SIMD/threads, that one tfjs-core is shared, and for GPUs the driver, compute
+ * capability and the CUDA 11.2 / cuDNN 8.1 libraries libtensorflow 2.9.1 needs. Every problem comes with a fix.
  */
 export async function runDoctor(probes: MachineProbes): Promise<DoctorReport> {
   const backends: BackendStatus[] = [];
-  for (const backend of ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const) {
-    try {
-      const chosen = await selectBackend({ backend }, { probes });
-      backends.push({ backend, usable: true, detail: `tfjs backend '${chosen.tfBackendName}'` });
-    } catch (error) {
-      backends.push({
-        backend,
-        usable: false,
-        detail: (error as Error).message.replace(/^backend '[^']+' is not available: /, ''),
-      });
-    }
-  }
-  const autoSelects = backends.find((b) => b.usable)?.backend;
-  const wasm = {
-    simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')),
-    threads: Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')),
-  };
-  const gpus = await listGpus(probes);
+  for (const backend of AUTO_ORDER) backends.push(await probeBackend(backend, probes));
+  const [simd, threads] = await wasmFeatures();
+  const gpus = (await listGpus(probes)).map((gpu) => ({
+    ...gpu,
+    kernels: kernelSupportFor(gpu.computeCapability),
+  }));
   const cudaLibraries = gpus.length > 0 ? await findCudaLibraries(probes) : {};
-  const problems = diagnose({ backends, gpus, cudaLibraries, wasm, env: probes.env });
+  const cudaCache = {
+    path: probes.env.CUDA_CACHE_PATH,
+    maxSize: probes.env.CUDA_CACHE_MAXSIZE,
+    disabled: probes.env.CUDA_CACHE_DISABLE === '1',
+  };
+  const tfjsCore = findTfjsCoreCopies();
   await tf.setBackend('cpu');
+  const facts = { backends, wasm: { simd, threads }, tfjsCore, gpus, cudaLibraries, cudaCache };
   return {
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
-    backends,
-    autoSelects,
-    wasm,
-    gpus,
-    cudaLibraries,
-    problems,
+    ...facts,
+    autoSelects: backends.find((b) => b.usable)?.backend,
+    problems: diagnose(facts),
     healthy: backends.some((b) => b.usable && b.backend !== 'cpu'),
   };
 }
 
-function diagnose(facts: {
-  backends: BackendStatus[];
-  gpus: GpuInfo[];
-  cudaLibraries: Record<string, string | undefined>;
-  wasm: { simd: boolean; threads: boolean };
-  env: Readonly<Record<string, string | undefined>>;
-}): DoctorProblem[] {
-  const problems: DoctorProblem[] = [];
-  const status = (name: BackendKind) => facts.backends.find((b) => b.backend === name)!;
-  if (facts.gpus.length > 0) {
-    for (const library of CUDA_LIBRARIES) {
-      if (!facts.cudaLibraries[library]) {
-        problems.push({
-          problem: `${library} not found: tfjs-node-gpu 4.x (libtensorflow 2.9.1) needs CUDA 11.2 and cuDNN 8.1`,
-          fix: library.startsWith('libcudnn')
-            ? 'install cuDNN 8.1 for CUDA 11.x (e.g. the libcudnn8 package) and add its lib dir to LD_LIBRARY_PATH'
-            : 'install the CUDA 11.2 runtime (cuda-cudart-11-2) next to any newer CUDA and add /usr/local/cuda-11.2/lib64 to LD_LIBRARY_PATH',
-        });
-      }
-    }
-    for (const gpu of facts.gpus) {
-      const capability = Number(gpu.computeCapability);
-      if (capability > NEWEST_PREBUILT_COMPUTE_CAPABILITY && !facts.env.CUDA_CACHE_PATH) {
-        problems.push({
-          problem: `${gpu.name} (compute capability ${gpu.computeCapability}) is newer than libtensorflow 2.9.1's prebuilt kernels (<= ${NEWEST_PREBUILT_COMPUTE_CAPABILITY}): its PTX is JIT-compiled on first start, which takes minutes`,
-          fix: 'set CUDA_CACHE_PATH to a persistent directory (and CUDA_CACHE_MAXSIZE=4294967296) so the compilation happens once',
-        });
-      }
-    }
-    if (!status('tensorflow-gpu').usable) {
-      problems.push({
-        problem: `a GPU is visible but tensorflow-gpu does not start: ${status('tensorflow-gpu').detail}`,
-        fix: 'fix the items above, then `pnpm rebuild @tensorflow/tfjs-node-gpu`',
-      });
-    }
+async function probeBackend(backend: BackendKind, probes: MachineProbes): Promise<BackendStatus> {
+  const owner = loadedNativeBackend();
+  if (backend === 'tensorflow' && owner === 'tensorflow-gpu') {
+    return {
+      backend,
+      usable: false,
+      detail: `not tried: ${NATIVE_PACKAGE['tensorflow-gpu']} already provides the 'tensorflow' backend in this process`,
+    };
   }
-  if (!status('tensorflow').usable && !status('tensorflow-gpu').usable) {
-    problems.push({
-      problem: `native TensorFlow is unavailable (${status('tensorflow').detail}); training runs on wasm`,
-      fix: 'where the Google download CDN is reachable, `pnpm rebuild @tensorflow/tfjs-node` installs libtensorflow for faster CPU training',
-    });
+  try {
+    const chosen = await selectBackend({ backend }, { probes });
+    return { backend, usable: true, detail: chosen.reason };
+  } catch (error) {
+    const { message, hint } = error as Error & { hint?: string };
+    return {
+      backend,
+      usable: false,
+      detail: message.replace(/^backend '[^']+' is not available: /, ''),
+      hint,
+    };
   }
-  if (status('wasm').usable && !facts.wasm.simd) {
-    problems.push({
-      problem: 'WebAssembly SIMD is not supported: wasm kernels run several times slower',
-      fix: 'use Node.js >= 20',
-    });
-  }
-  if (!status('wasm').usable) {
-    problems.push({
-      problem: `the wasm backend does not start: ${status('wasm').detail}`,
-      fix: 'reinstall with `pnpm install --force`',
-    });
-  }
-  return problems;
 }
 
 /** The report as a table for people. */
@@ -145,19 +107,29 @@ export function formatDoctorReport(report: DoctorReport): string {
     ),
     '',
     `auto selects: ${report.autoSelects ?? 'nothing'}`,
-    `wasm: SIMD ${report.wasm.simd ? 'yes' : 'no'}, threads ${report.wasm.threads ? 'yes' : 'no (single-threaded)'}`,
-    `GPUs: ${report.gpus.length === 0 ? 'none visible' : report.gpus.map((g) => `${g.name} (driver ${g.driverVersion}, compute ${g.computeCapability ?? '?'})`).join('; ')}`,
+    `wasm: SIMD ${report.wasm.simd ? 'yes' : 'no'}, threads ${report.wasm.threads ? 'yes' : 'no (single-threaded in Node; runtime.dataParallelWorkers uses more cores)'}`,
+    `tfjs-core: ${report.tfjsCore.map((c) => `${c.version} at ${c.path} (${c.loadedBy.join(', ')})`).join('; ')}`,
+    `GPUs:${report.gpus.length === 0 ? ' none visible' : ''}`,
   ];
+  for (const g of report.gpus) {
+    lines.push(
+      `  ${g.name}: driver ${g.driverVersion}, compute capability ${g.computeCapability ?? '?'}, kernels ${g.kernels}`,
+    );
+  }
   if (report.gpus.length > 0) {
     for (const [library, path] of Object.entries(report.cudaLibraries))
-      lines.push(`  ${library}: ${path ?? 'NOT FOUND'}`);
+      lines.push(`  ${library.padEnd(18)} ${path ?? 'NOT FOUND'}`);
+    const cache = report.cudaCache;
+    lines.push(
+      `  CUDA_CACHE_PATH=${cache.path ?? '(unset)'} CUDA_CACHE_MAXSIZE=${cache.maxSize ?? '(unset)'}${cache.disabled ? ' CUDA_CACHE_DISABLE=1' : ''}`,
+    );
   }
   lines.push('');
   if (report.problems.length === 0) lines.push('no problems found');
   for (const { problem, fix } of report.problems) lines.push(`problem: ${problem}`, `    fix: ${fix}`);
   lines.push(
     '',
-    report.healthy ? 'ok: this machine can train' : 'not ok: no backend that can train at a useful speed',
+    report.healthy ? 'ok: this machine can train' : 'not ok: no backend that trains at a useful speed',
   );
   return lines.join('\n');
 }

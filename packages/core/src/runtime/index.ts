@@ -5,10 +5,24 @@ export {
   type RuntimeConfig,
   runtimeConfigSchema,
 } from './config.ts';
-export { type GpuInfo, listGpus } from './gpu.ts';
+export {
+  type BackendStatus,
+  type DoctorProblem,
+  type DoctorReport,
+  formatDoctorReport,
+  runDoctor,
+} from './doctor.ts';
+export { type GpuInfo, type KernelSupport, kernelSupportFor, listGpus } from './gpu.ts';
 export { registerWasmTrainingKernels } from './kernels/index.ts';
 export { DataParallelTrainer } from './parallel/data-parallel-trainer.ts';
 export { lossAndGradients, trainableVariables } from './parallel/gradients.ts';
 export { dataParallelWorkersFor } from './parallel/workers-for.ts';
-export { type MachineProbes, realMachineProbes } from './probes.ts';
-export { type BackendAttempt, type SelectedBackend, selectBackend } from './select-backend.ts';
+export { type CommandResult, type MachineProbes, realMachineProbes } from './probes.ts';
+export {
+  type BackendAttempt,
+  type BackendSelectionConfig,
+  type SelectBackendDeps,
+  type SelectedBackend,
+  selectBackend,
+} from './select-backend.ts';
+export { findTfjsCoreCopies, type TfjsCoreCopy } from './tfjs-core-copies.ts';

@@ -19,6 +19,10 @@ export interface MachineProbes {
   env: Readonly<Record<string, string | undefined>>;
 }
 
+/**
+ * The probes of the machine this process runs on. `env` comes from the entry point (`process.env`); library code
+ * never reads the environment itself. Optional packages are imported from packages/core, where they are declared.
+ */
 export function realMachineProbes(env: Readonly<Record<string, string | undefined>>): MachineProbes {
   return {
     loadModule: (name) => import(name),

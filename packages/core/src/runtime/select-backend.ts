@@ -4,51 +4,77 @@ import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { BackendKind, RuntimeConfig } from './config.ts';
-import { listGpus } from './gpu.ts';
+import {
+  CUDA_LIBRARIES,
+  driverAtLeast,
+  findCudaLibraries,
+  kernelSupportFor,
+  listGpus,
+  MIN_DRIVER_VERSION,
+} from './gpu.ts';
 import { registerWasmTrainingKernels } from './kernels/index.ts';
+import { loadNativePackage, NATIVE_PACKAGE, type NativeBackend } from './native.ts';
 import type { MachineProbes } from './probes.ts';
 
 export interface BackendAttempt {
   backend: BackendKind;
   reason: string;
   hint?: string;
+  cause?: unknown;
 }
 
 export interface SelectedBackend {
   backend: BackendKind;
   /** The name tfjs-core knows it by ('tensorflow' for both native builds). */
   tfBackendName: string;
+  /** What was checked to choose it. */
+  reason: string;
   /** Backends tried before this one, and why each was not used. */
   skipped: BackendAttempt[];
 }
 
-const AUTO_ORDER: BackendKind[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+/** The part of the `runtime:` section backend selection reads. */
+export type BackendSelectionConfig = Pick<RuntimeConfig, 'backend' | 'threads'>;
 
-const NATIVE_PACKAGE: Record<'tensorflow-gpu' | 'tensorflow', string> = {
-  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
-  tensorflow: '@tensorflow/tfjs-node',
-};
+export interface SelectBackendDeps {
+  /** Machine access (module lookup, nvidia-smi, ldconfig, env); tests replace parts of it. */
+  probes: MachineProbes;
+  logger?: Logger;
+}
+
+/** The order `auto` tries backends in: fastest first. */
+export const AUTO_ORDER: readonly BackendKind[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+/** Which native package provides the 'tensorflow' backend in this process, if one does (both use that name). */
+let loadedNative: NativeBackend | undefined;
+export function loadedNativeBackend(): NativeBackend | undefined {
+  return loadedNative && tf.findBackendFactory('tensorflow') ? loadedNative : undefined;
+}
+
+type Outcome = { ok: true; reason: string } | { ok: false; attempt: BackendAttempt };
 
 /**
- * Chooses and initialises the TensorFlow.js backend. `auto` takes the first that works of tensorflow-gpu (the
- * module loads and a CUDA GPU is visible), tensorflow, wasm and cpu, and logs why it skipped the others. An
- * explicitly requested backend that cannot start is a BackendError, never a silent fallback.
+ * Chooses and initialises the TensorFlow.js backend. `auto` takes the first that works of tensorflow-gpu (a CUDA
+ * GPU is visible, the CUDA 11 / cuDNN 8 libraries are found and tfjs-node-gpu loads), tensorflow (tfjs-node loads),
+ * wasm (with this project's training kernels) and cpu, and logs why it skipped the others. An explicitly requested
+ * backend that cannot start is a BackendError with the reason and a fix, never a silent fallback.
  */
 export async function selectBackend(
-  config: Pick<RuntimeConfig, 'backend' | 'threads'>,
-  { probes, logger }: { probes: MachineProbes; logger?: Logger },
+  config: BackendSelectionConfig,
+  { probes, logger }: SelectBackendDeps,
 ): Promise<SelectedBackend> {
   const candidates = config.backend === 'auto' ? AUTO_ORDER : [config.backend];
   const skipped: BackendAttempt[] = [];
   for (const backend of candidates) {
-    const failure = await tryBackend(backend, config, probes);
-    if (!failure) {
+    const outcome = await tryBackend(backend, config, probes, logger);
+    if (outcome.ok) {
       for (const attempt of skipped)
         logger?.info({ backend: attempt.backend, reason: attempt.reason }, 'backend skipped');
-      logger?.info({ backend, tfBackend: tf.getBackend() }, 'backend selected');
-      return { backend, tfBackendName: tf.getBackend(), skipped };
+      const tfBackendName = tf.getBackend();
+      logger?.info({ backend, tfBackend: tfBackendName, reason: outcome.reason }, 'backend selected');
+      return { backend, tfBackendName, reason: outcome.reason, skipped };
     }
-    skipped.push(failure);
+    skipped.push(outcome.attempt);
   }
   const last = skipped[skipped.length - 1]!;
   throw new BackendError(
@@ -57,71 +83,117 @@ export async function selectBackend(
     {
       hint:
         last.hint ??
-        'use runtime.backend=auto to fall back to the best available backend; `pnpm doctor` explains what is missing',
+        'use runtime.backend=auto to take the best available backend; `pnpm run doctor` explains what is missing',
+      cause: last.cause,
     },
   );
 }
 
-/** Starts one backend; returns why it could not, or undefined on success. */
 async function tryBackend(
   backend: BackendKind,
-  config: Pick<RuntimeConfig, 'threads'>,
+  config: BackendSelectionConfig,
   probes: MachineProbes,
-): Promise<BackendAttempt | undefined> {
+  logger: Logger | undefined,
+): Promise<Outcome> {
+  const fail = (reason: string, hint?: string, cause?: unknown): Outcome => ({
+    ok: false,
+    attempt: { backend, reason, hint, cause },
+  });
+  if (backend === 'tensorflow-gpu') {
+    const blocker = await gpuBlocker(probes);
+    if (blocker) return fail(blocker.reason, blocker.hint);
+  }
   if (backend === 'tensorflow-gpu' || backend === 'tensorflow') {
-    if (backend === 'tensorflow-gpu' && (await listGpus(probes)).length === 0) {
-      return {
-        backend,
-        reason: 'no CUDA GPU visible (nvidia-smi is missing or lists no GPU)',
-        hint: 'install the NVIDIA driver and check `nvidia-smi`; on a machine without a GPU use runtime.backend=auto',
-      };
+    const owner = loadedNativeBackend();
+    if (owner && owner !== backend) {
+      return fail(
+        `this process already loaded ${NATIVE_PACKAGE[owner]}, which owns the 'tensorflow' backend name; one process hosts one native build`,
+        'start a new process to use the other native build',
+      );
     }
-    const loaded = await loadNative(backend, probes);
-    if (loaded) return loaded;
-    return (await activate('tensorflow'))
-      ? undefined
-      : { backend, reason: 'module loaded but did not register the tensorflow backend' };
+    if (!owner) {
+      const failure = await loadNativePackage(backend, probes);
+      if (failure) return fail(failure.reason, failure.hint, failure.cause);
+      loadedNative = backend;
+    }
+    if (!(await activate('tensorflow'))) {
+      return fail(`${NATIVE_PACKAGE[backend]} loaded but the 'tensorflow' backend did not initialise`);
+    }
+    return {
+      ok: true,
+      reason:
+        backend === 'tensorflow-gpu'
+          ? `${NATIVE_PACKAGE[backend]} loaded; CUDA GPU visible and CUDA 11 / cuDNN 8 libraries found`
+          : `${NATIVE_PACKAGE[backend]} loaded (native TensorFlow on the CPU)`,
+    };
   }
   if (backend === 'wasm') {
     registerWasmTrainingKernels();
-    if (config.threads) setThreadsCount(config.threads);
-    return (await activate('wasm'))
-      ? undefined
-      : {
-          backend,
-          reason: 'the WebAssembly backend failed to initialise',
-          hint: 'check that Node.js >= 20 runs WebAssembly here',
-        };
+    const [simd, threads] = await wasmFeatures();
+    if (config.threads !== undefined) {
+      // tfjs-backend-wasm 4.22 reports no thread support under Node (tfjs#3830), so this only matters elsewhere.
+      if (threads) setThreadsCount(config.threads);
+      else
+        logger?.warn(
+          { threads: config.threads },
+          'runtime.threads ignored: the wasm backend is single-threaded here',
+        );
+    }
+    if (!(await activate('wasm'))) {
+      return fail(
+        'the WebAssembly backend failed to initialise',
+        'check that Node.js >= 20 runs WebAssembly here and that @tensorflow/tfjs-backend-wasm/dist holds its .wasm files',
+      );
+    }
+    return {
+      ok: true,
+      reason: `WebAssembly (SIMD ${simd ? 'on' : 'off'}, ${threads ? 'multi-threaded' : 'single-threaded'}) with the training kernels registered`,
+    };
   }
-  return (await activate('cpu')) ? undefined : { backend, reason: 'the cpu backend failed to initialise' };
+  if (!(await activate('cpu'))) return fail('the cpu backend failed to initialise');
+  return { ok: true, reason: 'pure JavaScript reference backend (slow for training)' };
 }
 
-async function loadNative(
-  backend: 'tensorflow-gpu' | 'tensorflow',
-  probes: MachineProbes,
-): Promise<BackendAttempt | undefined> {
-  const pkg = NATIVE_PACKAGE[backend];
-  try {
-    await probes.loadModule(pkg);
-    return undefined;
-  } catch (error) {
-    const message = (error as Error).message ?? String(error);
-    if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && message.includes(pkg)) {
-      return {
-        backend,
-        reason: `${pkg} is not installed`,
-        hint: `pnpm add ${pkg} in packages/core where it is wanted`,
-      };
-    }
-    if (/tfjs_binding|libtensorflow/.test(message)) {
-      return {
-        backend,
-        reason: `${pkg} is installed but its libtensorflow binary is missing (its install script could not download it)`,
-        hint: `where the Google download CDN is reachable run \`pnpm rebuild ${pkg}\` (or set TFJS_NODE_CDN_STORAGE to a mirror)`,
-      };
-    }
-    return { backend, reason: `${pkg} failed to load: ${message.split('\n')[0]}` };
+/** Why the GPU build must not be loaded here, or undefined when nothing stands in its way. */
+async function gpuBlocker(probes: MachineProbes): Promise<{ reason: string; hint: string } | undefined> {
+  const gpus = await listGpus(probes);
+  if (gpus.length === 0) {
+    return {
+      reason:
+        'no CUDA GPU visible (nvidia-smi is missing or lists no GPU), so @tensorflow/tfjs-node-gpu is not loaded',
+      hint: 'install the NVIDIA driver and check `nvidia-smi`; on a machine without a GPU use runtime.backend=auto',
+    };
   }
+  const oldDriver = gpus.find((gpu) => !driverAtLeast(gpu.driverVersion));
+  if (oldDriver) {
+    return {
+      reason: `NVIDIA driver ${oldDriver.driverVersion} is older than ${MIN_DRIVER_VERSION}, the minimum for CUDA 11`,
+      hint: `upgrade the NVIDIA driver to ${MIN_DRIVER_VERSION} or newer`,
+    };
+  }
+  if (gpus.every((gpu) => kernelSupportFor(gpu.computeCapability) === 'unsupported')) {
+    return {
+      reason: `${gpus[0]!.name} (compute capability ${gpus[0]!.computeCapability}) is older than libtensorflow 2.9.1 supports (3.5)`,
+      hint: 'use runtime.backend=tensorflow or wasm on this machine',
+    };
+  }
+  const libraries = await findCudaLibraries(probes);
+  const missing = CUDA_LIBRARIES.filter((library) => !libraries[library]);
+  if (missing.length > 0) {
+    return {
+      reason: `${missing.join(', ')} not found (libtensorflow 2.9.1 needs CUDA 11.2 and cuDNN 8.1, and without them it silently computes on the CPU)`,
+      hint: 'install the CUDA 11.x runtime libraries and cuDNN 8 and put their directory on LD_LIBRARY_PATH; `pnpm run doctor` lists each',
+    };
+  }
+  return undefined;
+}
+
+/** Whether tfjs-backend-wasm can use SIMD and threads in this runtime. */
+export async function wasmFeatures(): Promise<[simd: boolean, threads: boolean]> {
+  return [
+    Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')),
+    Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')),
+  ];
 }
 
 async function activate(name: string): Promise<boolean> {
