@@ -94,7 +94,7 @@ function gpuProblems(facts: DoctorFacts): DoctorProblem[] {
   if (!facts.cudaLibraries[CUDNN_LIBRARY]) {
     problems.push({
       problem: `${CUDNN_LIBRARY} not found: libtensorflow 2.9.1 needs cuDNN 8.1 and without it computes on the CPU`,
-      fix: 'install cuDNN 8.1+ for CUDA 11.x (NVIDIA apt repo: libcudnn8=8.1.*-1+cuda11.2) and add its lib dir to LD_LIBRARY_PATH',
+      fix: 'install cuDNN 8.1+ for CUDA 11.x (NVIDIA apt repo, e.g. libcudnn8=8.1.1.33-1+cuda11.2) and add its lib dir to LD_LIBRARY_PATH',
     });
   }
   const jit = facts.gpus.filter((gpu) => gpu.kernels === 'ptx-jit');

@@ -88,4 +88,15 @@ describe('findCudaLibraries', () => {
     // Each directory is listed once, however many libraries are looked for.
     expect(probes.calls.filter((c) => c === 'ls /usr/lib64')).toHaveLength(1);
   });
+
+  it('finds ldconfig in /sbin when it is not on PATH', async () => {
+    const probes = machine((command) =>
+      command === '/sbin/ldconfig'
+        ? ok('\tlibcudnn.so.8 (libc6,x86-64) => /usr/lib/x86_64-linux-gnu/libcudnn.so.8\n')
+        : fail('not found'),
+    );
+    expect((await findCudaLibraries(probes))['libcudnn.so.8']).toBe(
+      '/usr/lib/x86_64-linux-gnu/libcudnn.so.8',
+    );
+  });
 });

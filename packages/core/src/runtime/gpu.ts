@@ -102,7 +102,7 @@ const DEFAULT_LIBRARY_DIRS = ['/lib64', '/usr/lib64', '/lib', '/usr/lib'];
  * the default directories), or undefined.
  */
 export async function findCudaLibraries(probes: MachineProbes): Promise<Record<string, string | undefined>> {
-  const cache = (await probes.runCommand('ldconfig', ['-p'])).stdout.split('\n');
+  const cache = (await ldconfigCache(probes)).split('\n');
   const dirs = [...(probes.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), ...DEFAULT_LIBRARY_DIRS];
   const listings = new Map<string, string[]>();
   const listing = async (dir: string) => {
@@ -122,4 +122,13 @@ export async function findCudaLibraries(probes: MachineProbes): Promise<Record<s
     }
   }
   return found;
+}
+
+/** `ldconfig -p`; it lives in /sbin, which is often not on an unprivileged user's PATH. */
+async function ldconfigCache(probes: MachineProbes): Promise<string> {
+  for (const command of ['ldconfig', '/sbin/ldconfig', '/usr/sbin/ldconfig']) {
+    const result = await probes.runCommand(command, ['-p']);
+    if (result.ok) return result.stdout;
+  }
+  return '';
 }
