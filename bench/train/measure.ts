@@ -33,12 +33,21 @@ export async function measureCurrentBackend(
   engine: string,
   trainSteps: number,
   latencyRuns: number,
+  dataParallelWorkers = 0,
 ): Promise<TrainBenchResult> {
   const model = referenceCnn();
   const optimizer = tf.train.adam(0.001);
   const xs = tf.randomUniform([BATCH, 28, 28, 1]);
   const ys = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32') as tf.Tensor1D, 10);
-  const step = () => {
+  const parallel =
+    dataParallelWorkers > 0
+      ? await DataParallelTrainer.create(model, { workers: dataParallelWorkers })
+      : undefined;
+  const step = async () => {
+    if (parallel) {
+      await parallel.step(xs, ys, optimizer);
+      return;
+    }
     const loss = optimizer.minimize(
       () => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar,
       true,
@@ -46,10 +55,11 @@ export async function measureCurrentBackend(
     loss.dataSync();
     loss.dispose();
   };
-  for (let i = 0; i < 2; i += 1) step();
+  for (let i = 0; i < 2; i += 1) await step();
   let start = performance.now();
-  for (let i = 0; i < trainSteps; i += 1) step();
+  for (let i = 0; i < trainSteps; i += 1) await step();
   const trainSeconds = (performance.now() - start) / 1000;
+  await parallel?.dispose();
 
   const batch = tf.randomUniform([INFER_BATCH, 28, 28, 1]);
   const infer = (input: tf.Tensor) => tf.tidy(() => (model.predict(input) as tf.Tensor).dataSync());

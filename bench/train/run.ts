@@ -47,12 +47,14 @@ export async function run(args: string[]): Promise<void> {
       unavailable.push(`${backend}: ${(error as Error).message}`);
       continue;
     }
-    process.stderr.write(`measuring tfjs ${backend}...\n`);
+    const engine = workers > 0 ? `tfjs ${backend} + ${workers} data-parallel worker(s)` : `tfjs ${backend}`;
+    process.stderr.write(`measuring ${engine}...\n`);
     results.push(
       await measureCurrentBackend(
-        `tfjs ${backend}`,
+        engine,
         quick ? Math.min(trainSteps, 5) : trainSteps,
         quick ? 20 : latencyRuns,
+        workers,
       ),
     );
   }

@@ -71,18 +71,10 @@ export async function train(config: ExperimentConfig, deps: TrainDependencies): 
       shuffle: true,
       seed: config.train.seed + epoch,
     })) {
-      const loss = optimizer.minimize(
-        () =>
-          tf.losses.softmaxCrossEntropy(
-            batch.ys,
-            model.apply(batch.xs, { training: true }) as tf.Tensor,
-          ) as tf.Scalar,
-        true,
-      )!;
       const size = batch.xs.shape[0]!;
-      lossSum += loss.dataSync()[0]! * size;
+      lossSum += (await trainStep(model, optimizer, batch.xs, batch.ys, parallel)) * size;
       seen += size;
-      tf.dispose([loss, batch.xs, batch.ys]);
+      tf.dispose([batch.xs, batch.ys]);
     }
     const seconds = (performance.now() - started) / 1000;
     const valAccuracy = await accuracy(model, data, 'val', config.train.batchSize);
