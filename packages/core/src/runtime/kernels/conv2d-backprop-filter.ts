@@ -6,15 +6,147 @@ import {
   type KernelConfig,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { writePatchColumns, writePatchRows } from './im2col.ts';
 import { allocateFloat32, disposeInfo, heapFloat32, runWasmKernel, type WasmBackend } from './wasm-access.ts';
 
+type ConvInfo = backend_util.Conv2DInfo;
+
 /**
- * dW = im2col(x)^T · dy as one matrix product on the wasm heap.
+ * dW as one XNNPACK convolution, so it runs on the wasm thread pool with no im2col buffer:
  *
- * The im2col matrix is written already transposed, [K = fh*fw*inC, N = batch*outH*outW], so the product
- * [K, N] x [N, outC] needs no transpose kernel, and dy (NHWC) is used as [N, outC] without a copy. K's order
- * (fh, fw, inC) matches the filter layout [fh, fw, inC, outC], so the result is reshaped, not permuted.
+ *   dW[kh, kw, ci, co] = Σ_{b, oh, ow} x[b, oh·s + kh·d − top, ow·s + kw·d − left, ci] · dy[b, oh, ow, co]
+ *
+ * is a convolution of x laid out as [ci, H, W, b] (the channels are the batch) with dy laid out as a filter
+ * [outH, outW, b, co]: the forward stride becomes the filter dilation and the forward dilation becomes the stride.
+ * Its output [ci, fh, fw, co] is transposed to the filter layout [fh, fw, ci, co].
  */
+function filterGradientByConvolution(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, info: ConvInfo) {
+  const { inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+  const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
+  const { top, left } = info.padInfo;
+  // Rows/columns of x past the last window are never read; a negative bottom/right pad crops them.
+  const bottom = (filterHeight - 1) * dilationHeight + (outHeight - 1) * strideHeight + 1 - inHeight - top;
+  const right = (filterWidth - 1) * dilationWidth + (outWidth - 1) * strideWidth + 1 - inWidth - left;
+  let source = x;
+  if (bottom < 0 || right < 0) {
+    source = runWasmKernel(
+      backend,
+      'Slice',
+      { x },
+      {
+        begin: [0, 0, 0, 0],
+        size: [x.shape[0]!, inHeight + Math.min(bottom, 0), inWidth + Math.min(right, 0), inChannels],
+      },
+    );
+  }
+  const input = runWasmKernel(backend, 'Transpose', { x: source }, { perm: [3, 1, 2, 0] });
+  if (source !== x) disposeInfo(backend, source);
+  const filter = runWasmKernel(backend, 'Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
+  const product = runWasmKernel(
+    backend,
+    'Conv2D',
+    { x: input, filter },
+    {
+      strides: [dilationHeight, dilationWidth],
+      dilations: [strideHeight, strideWidth],
+      pad: [
+        [0, 0],
+        [top, Math.max(bottom, 0)],
+        [left, Math.max(right, 0)],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+      dimRoundingMode: undefined,
+    },
+  );
+  disposeInfo(backend, input);
+  disposeInfo(backend, filter);
+  const shape = [filterHeight, filterWidth, inChannels, outChannels];
+  const result =
+    inChannels === 1
+      ? runWasmKernel(backend, 'Reshape', { x: product }, { shape })
+      : runWasmKernel(backend, 'Transpose', { x: product }, { perm: [1, 2, 0, 3] });
+  disposeInfo(backend, product);
+  return result;
+}
+
+/**
+ * dW = patchesᵀ · dy with the transposed patch matrix [K = fh·fw·inC, N] as the left operand, so the right operand
+ * XNNPACK has to pack per call is dy [N, outC] (tfjs-wasm packs the right operand of every product, ~5-10 ns per
+ * value, so it must be the smaller one). The product comes out in filter layout.
+ */
+function filterGradientByPatchColumns(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, info: ConvInfo) {
+  const k = info.filterHeight * info.filterWidth * info.inChannels;
+  const n = info.batchSize * info.outHeight * info.outWidth;
+  const channelMajor = runWasmKernel(backend, 'Transpose', { x }, { perm: [3, 0, 1, 2] });
+  const columns = allocateFloat32(backend, [1, k, n]);
+  writePatchColumns(heapFloat32(backend, channelMajor), info, heapFloat32(backend, columns));
+  disposeInfo(backend, channelMajor);
+  const dy3d = runWasmKernel(backend, 'Reshape', { x: dy }, { shape: [1, n, info.outChannels] });
+  const product = runWasmKernel(
+    backend,
+    'BatchMatMul',
+    { a: columns, b: dy3d },
+    { transposeA: false, transposeB: false },
+  );
+  disposeInfo(backend, columns);
+  disposeInfo(backend, dy3d);
+  const result = runWasmKernel(backend, 'Reshape', { x: product }, { shape: info.filterShape });
+  disposeInfo(backend, product);
+  return result;
+}
+
+/**
+ * dWᵀ = dyᵀ · patches with the patch matrix [N, K] as the packed right operand: cheaper than packing dy when the
+ * filter has fewer taps than output channels (a first layer on 1-3 input channels). The [outC, K] product is
+ * transposed to filter layout.
+ */
+function filterGradientByPatchRows(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, info: ConvInfo) {
+  const k = info.filterHeight * info.filterWidth * info.inChannels;
+  const n = info.batchSize * info.outHeight * info.outWidth;
+  const rows = allocateFloat32(backend, [1, n, k]);
+  writePatchRows(heapFloat32(backend, x), info, heapFloat32(backend, rows));
+  const dy2d = runWasmKernel(backend, 'Reshape', { x: dy }, { shape: [n, info.outChannels] });
+  const dyT = runWasmKernel(backend, 'Transpose', { x: dy2d }, { perm: [1, 0] });
+  disposeInfo(backend, dy2d);
+  const dyT3d = runWasmKernel(backend, 'Reshape', { x: dyT }, { shape: [1, info.outChannels, n] });
+  disposeInfo(backend, dyT);
+  const product = runWasmKernel(
+    backend,
+    'BatchMatMul',
+    { a: dyT3d, b: rows },
+    { transposeA: false, transposeB: false },
+  );
+  disposeInfo(backend, dyT3d);
+  disposeInfo(backend, rows);
+  const product2d = runWasmKernel(backend, 'Reshape', { x: product }, { shape: [info.outChannels, k] });
+  disposeInfo(backend, product);
+  const transposed = runWasmKernel(backend, 'Transpose', { x: product2d }, { perm: [1, 0] });
+  disposeInfo(backend, product2d);
+  const result = runWasmKernel(backend, 'Reshape', { x: transposed }, { shape: info.filterShape });
+  disposeInfo(backend, transposed);
+  return result;
+}
+
+export type FilterGradientMethod = 'convolution' | 'patch-columns' | 'patch-rows';
+const METHODS = {
+  convolution: filterGradientByConvolution,
+  'patch-columns': filterGradientByPatchColumns,
+  'patch-rows': filterGradientByPatchRows,
+} as const;
+let forcedMethod: FilterGradientMethod | undefined;
+
+/** Test and benchmark hook: pins the formulation instead of choosing by shape. */
+export function forceFilterGradientMethod(method: FilterGradientMethod | undefined): void {
+  forcedMethod = method;
+}
+
+function chooseMethod(info: ConvInfo): FilterGradientMethod {
+  if (forcedMethod) return forcedMethod;
+  const taps = info.filterHeight * info.filterWidth * info.inChannels;
+  return taps < info.outChannels ? 'patch-rows' : 'patch-columns';
+}
+
 function conv2dBackpropFilter({
   inputs,
   backend,
@@ -37,56 +169,7 @@ function conv2dBackpropFilter({
     pad,
     dimRoundingMode,
   );
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
-  const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
-  const k = filterHeight * filterWidth * inChannels;
-  const n = batchSize * outHeight * outWidth;
-
-  const columns = allocateFloat32(backend, [1, k, n]);
-  const xValues = heapFloat32(backend, x);
-  const col = heapFloat32(backend, columns);
-  for (let fh = 0; fh < filterHeight; fh += 1) {
-    for (let fw = 0; fw < filterWidth; fw += 1) {
-      const rowBase = (fh * filterWidth + fw) * inChannels;
-      for (let b = 0; b < batchSize; b += 1) {
-        for (let oh = 0; oh < outHeight; oh += 1) {
-          const ih = oh * strideHeight + fh * dilationHeight - top;
-          const colBase = (b * outHeight + oh) * outWidth;
-          if (ih < 0 || ih >= inHeight) {
-            for (let ci = 0; ci < inChannels; ci += 1)
-              col.fill(0, (rowBase + ci) * n + colBase, (rowBase + ci) * n + colBase + outWidth);
-            continue;
-          }
-          const xRow = (b * inHeight + ih) * inWidth;
-          for (let ow = 0; ow < outWidth; ow += 1) {
-            const iw = ow * strideWidth + fw * dilationWidth - left;
-            const target = colBase + ow;
-            if (iw < 0 || iw >= inWidth) {
-              for (let ci = 0; ci < inChannels; ci += 1) col[(rowBase + ci) * n + target] = 0;
-            } else {
-              const source = (xRow + iw) * inChannels;
-              for (let ci = 0; ci < inChannels; ci += 1)
-                col[(rowBase + ci) * n + target] = xValues[source + ci]!;
-            }
-          }
-        }
-      }
-    }
-  }
-  const dy3d = runWasmKernel(backend, 'Reshape', { x: dy }, { shape: [1, n, outChannels] });
-  const product = runWasmKernel(
-    backend,
-    'BatchMatMul',
-    { a: columns, b: dy3d },
-    { transposeA: false, transposeB: false },
-  );
-  disposeInfo(backend, columns);
-  disposeInfo(backend, dy3d);
-  const result = runWasmKernel(backend, 'Reshape', { x: product }, { shape: filterShape });
-  disposeInfo(backend, product);
-  return result;
+  return METHODS[chooseMethod(info)](backend, x, dy, info);
 }
 
 export const conv2dBackpropFilterConfig: KernelConfig = {

@@ -15,6 +15,7 @@ import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.ts';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.ts';
 import { cpuFallbackKernel } from './cpu-fallback.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
+import { leadingAxesSumConfig } from './sum.ts';
 
 /** Kernels tfjs-backend-wasm 4.22 lacks and training our architectures needs. */
 const MISSING_KERNELS: KernelConfig[] = [
@@ -31,6 +32,7 @@ const FASTER_KERNELS: Array<() => KernelConfig | undefined> = [
   () => conv2dBackpropInputConfig,
   () => maxPoolGradConfig,
   fastBatchMatMulConfig,
+  leadingAxesSumConfig,
 ];
 
 const replaced = new Set<string>();

@@ -7,9 +7,11 @@ import {
 } from '@tensorflow/tfjs-core';
 import { allocateFloat32, heapFloat32, type WasmBackend } from './wasm-access.ts';
 
+type PoolInfo = backend_util.Conv2DInfo;
+
 /**
- * Routes each output gradient to the first maximum of its window, as the cpu backend does. The stock wasm kernel
- * recomputes every window per input position; this single pass over the output is several times faster.
+ * Routes each output gradient to the first maximum of its window (row-major), as the cpu backend does. The stock
+ * wasm kernel rescans every window per input position; these are single passes over the output.
  */
 function maxPoolGrad({
   inputs,
@@ -29,50 +31,88 @@ function maxPoolGrad({
     attrs.pad,
     attrs.dimRoundingMode,
   );
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
-  const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
   const dx = allocateFloat32(backend, input.shape);
   const out = heapFloat32(backend, dx);
+  out.fill(0);
   const x = heapFloat32(backend, input);
   const grad = heapFloat32(backend, dy);
-  out.fill(0);
-  // Channels are innermost in NHWC, so each window is scanned as contiguous rows of channels.
-  const best = new Float32Array(inChannels);
-  const bestIndex = new Int32Array(inChannels);
+  const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const unpadded = info.padInfo.top === 0 && info.padInfo.left === 0;
+  if (unpadded && filterHeight === 2 && filterWidth === 2 && strideHeight === 2 && strideWidth === 2) {
+    routeTwoByTwo(x, grad, out, info);
+  } else {
+    routeAnyWindow(x, grad, out, info);
+  }
+  return dx;
+}
+
+/** 2x2 windows, stride 2, no padding: windows are whole and disjoint, so each input gets at most one value. */
+function routeTwoByTwo(x: Float32Array, grad: Float32Array, out: Float32Array, info: PoolInfo): void {
+  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info;
+  const rowStride = inWidth * c;
+  let g = 0;
   for (let b = 0; b < batchSize; b += 1) {
     for (let oh = 0; oh < outHeight; oh += 1) {
-      const h0 = oh * strideHeight - top;
       for (let ow = 0; ow < outWidth; ow += 1) {
-        const w0 = ow * strideWidth - left;
-        best.fill(Number.NEGATIVE_INFINITY);
-        bestIndex.fill(-1);
-        for (let fh = 0; fh < filterHeight; fh += 1) {
-          const ih = h0 + fh;
-          if (ih < 0 || ih >= inHeight) continue;
-          for (let fw = 0; fw < filterWidth; fw += 1) {
-            const iw = w0 + fw;
-            if (iw < 0 || iw >= inWidth) continue;
-            const base = ((b * inHeight + ih) * inWidth + iw) * inChannels;
-            for (let c = 0; c < inChannels; c += 1) {
-              const value = x[base + c]!;
-              if (value > best[c]!) {
-                best[c] = value;
-                bestIndex[c] = base + c;
-              }
-            }
+        const p00 = ((b * inHeight + oh * 2) * inWidth + ow * 2) * c;
+        for (let ch = 0; ch < c; ch += 1, g += 1) {
+          const i00 = p00 + ch;
+          const i01 = i00 + c;
+          const i10 = i00 + rowStride;
+          const i11 = i10 + c;
+          // Strict compares from -Infinity, as the cpu backend does: NaN and -Infinity never win a window.
+          let best = Number.NEGATIVE_INFINITY;
+          let index = -1;
+          if (x[i00]! > best) {
+            best = x[i00]!;
+            index = i00;
           }
-        }
-        const dyBase = ((b * outHeight + oh) * outWidth + ow) * inChannels;
-        for (let c = 0; c < inChannels; c += 1) {
-          const index = bestIndex[c]!;
-          if (index >= 0) out[index]! += grad[dyBase + c]!;
+          if (x[i01]! > best) {
+            best = x[i01]!;
+            index = i01;
+          }
+          if (x[i10]! > best) {
+            best = x[i10]!;
+            index = i10;
+          }
+          if (x[i11]! > best) index = i11;
+          if (index >= 0) out[index] = grad[g]!;
         }
       }
     }
   }
-  return dx;
+}
+
+function routeAnyWindow(x: Float32Array, grad: Float32Array, out: Float32Array, info: PoolInfo): void {
+  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info;
+  const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const { top, left } = info.padInfo;
+  let g = 0;
+  for (let b = 0; b < batchSize; b += 1) {
+    for (let oh = 0; oh < outHeight; oh += 1) {
+      const h0 = Math.max(0, oh * strideHeight - top);
+      const h1 = Math.min(inHeight, oh * strideHeight - top + filterHeight);
+      for (let ow = 0; ow < outWidth; ow += 1) {
+        const w0 = Math.max(0, ow * strideWidth - left);
+        const w1 = Math.min(inWidth, ow * strideWidth - left + filterWidth);
+        for (let ch = 0; ch < c; ch += 1, g += 1) {
+          let best = Number.NEGATIVE_INFINITY;
+          let index = -1;
+          for (let ih = h0; ih < h1; ih += 1) {
+            for (let iw = w0; iw < w1; iw += 1) {
+              const i = ((b * inHeight + ih) * inWidth + iw) * c + ch;
+              if (x[i]! > best) {
+                best = x[i]!;
+                index = i;
+              }
+            }
+          }
+          // Overlapping windows can pick the same input: gradients add up there.
+          if (index >= 0) out[index]! += grad[g]!;
+        }
+      }
+    }
+  }
 }
 
 export const maxPoolGradConfig: KernelConfig = {
