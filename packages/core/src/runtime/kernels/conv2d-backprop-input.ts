@@ -42,7 +42,6 @@ function inputGradientByConvolution(
         [0, 0],
       ],
       dataFormat: 'NHWC',
-      dimRoundingMode: undefined,
     },
   );
   disposeInfo(backend, swapped);

@@ -3,52 +3,6 @@ import type { backend_util } from '@tensorflow/tfjs-core';
 type ConvInfo = backend_util.Conv2DInfo;
 
 /**
- * Patch matrix of an NHWC input, one row per output position (b, oh, ow) and one column per filter tap
- * (kh, kw, ci) — the order of the filter layout [fh, fw, inC, outC]. Taps that fall in the padding are zero.
- * Each (row, kh) writes a run of fw·inC values, contiguous in x when the dilation is 1.
- */
-export function writePatchRows(x: Float32Array, info: ConvInfo, out: Float32Array): void {
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
-  const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
-  const { top, left } = info.padInfo;
-  const rowLength = filterHeight * filterWidth * inChannels;
-  const runLength = filterWidth * inChannels;
-  let row = 0;
-  for (let b = 0; b < batchSize; b += 1) {
-    for (let oh = 0; oh < outHeight; oh += 1) {
-      for (let ow = 0; ow < outWidth; ow += 1, row += 1) {
-        const w0 = ow * strideWidth - left;
-        const contiguous = dilationWidth === 1 && w0 >= 0 && w0 + filterWidth <= inWidth;
-        for (let kh = 0; kh < filterHeight; kh += 1) {
-          const target = row * rowLength + kh * runLength;
-          const ih = oh * strideHeight + kh * dilationHeight - top;
-          if (ih < 0 || ih >= inHeight) {
-            out.fill(0, target, target + runLength);
-            continue;
-          }
-          const rowBase = (b * inHeight + ih) * inWidth;
-          if (contiguous) {
-            const source = (rowBase + w0) * inChannels;
-            for (let i = 0; i < runLength; i += 1) out[target + i] = x[source + i]!;
-            continue;
-          }
-          for (let kw = 0; kw < filterWidth; kw += 1) {
-            const iw = w0 + kw * dilationWidth;
-            const t = target + kw * inChannels;
-            if (iw < 0 || iw >= inWidth) {
-              out.fill(0, t, t + inChannels);
-            } else {
-              const source = (rowBase + iw) * inChannels;
-              for (let ci = 0; ci < inChannels; ci += 1) out[t + ci] = x[source + ci]!;
-            }
-          }
-        }
-      }
-    }
-  }
-}
-
-/**
  * Transposed patch matrix: one row per filter tap (kh, kw, ci), one column per output position (b, oh, ow).
  * Reads the input channel-major ([inC, batch, H, W], `xChannelMajor`) so that every write and, at stride 1, every
  * read runs along a contiguous row.

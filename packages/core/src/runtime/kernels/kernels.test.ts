@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { forceFilterGradientMethod } from './conv2d-backprop-filter.ts';
 import { maxRelativeError, seededValues, valuesOn } from './gradient-check.ts';
 import { registerWasmTrainingKernels } from './index.ts';
 
@@ -47,10 +48,22 @@ const CONV_CASES: Array<{
     dilation: 1,
   },
   { x: [1, 6, 6, 1], f: [1, 1, 1, 8], stride: 1, pad: 'valid', dilation: 1 },
+  // The last input row and column are never read: the convolution form must crop them.
+  { x: [2, 10, 10, 3], f: [3, 3, 3, 4], stride: 2, pad: 'valid', dilation: 1 },
+  { x: [2, 9, 9, 3], f: [3, 3, 3, 4], stride: 1, pad: 'same', dilation: 2 },
+  { x: [3, 12, 12, 1], f: [3, 3, 1, 32], stride: 1, pad: 'valid', dilation: 1 },
 ];
 
+afterEach(() => forceFilterGradientMethod(undefined));
+
 describe('wasm training kernels match the cpu backend', () => {
-  it.each(CONV_CASES)('conv2d gradients: x=$x f=$f stride=$stride pad=$pad dilation=$dilation', async (c) => {
+  it.each(
+    CONV_CASES.flatMap((c) => [
+      { ...c, method: 'convolution' as const },
+      { ...c, method: 'patch-columns' as const },
+    ]).filter((c) => c.dilation === 1),
+  )('conv2d gradients ($method): x=$x f=$f stride=$stride pad=$pad', async (c) => {
+    forceFilterGradientMethod(c.method);
     const xValues = seededValues(
       c.x.reduce((a, b) => a * b),
       1,
@@ -129,8 +142,49 @@ describe('wasm training kernels match the cpu backend', () => {
     expect(maxRelativeError(df!, refDf!)).toBeLessThan(TOLERANCE);
   });
 
+  it('max pool gradient follows the cpu backend on ties, -Infinity and NaN', async () => {
+    const values = [
+      1,
+      1,
+      1,
+      1,
+      2,
+      5,
+      5,
+      0,
+      Number.NEGATIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      3,
+      3,
+      Number.NaN,
+      4,
+      4,
+      0,
+    ];
+    await expectSameOnWasmAndCpu(() => {
+      const x = tf.tensor4d(values, [1, 4, 4, 1]);
+      const pool = (a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid');
+      return [tf.grad(pool)(x, tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]))];
+    });
+  });
+
+  it.each([
+    { shape: [64, 5, 5, 16], axes: [0, 1, 2], keepDims: false },
+    { shape: [300, 7], axes: [0], keepDims: true },
+    { shape: [4, 6, 3], axes: [0, 1], keepDims: false },
+    { shape: [4, 6, 3], axes: [2], keepDims: false },
+    { shape: [4, 6, 3], axes: [0, 1, 2], keepDims: false },
+  ])('sum over axes $axes of $shape (bias gradients)', async (c) => {
+    const values = seededValues(
+      c.shape.reduce((a, b) => a * b),
+      21,
+    );
+    await expectSameOnWasmAndCpu(() => [tf.sum(tf.tensor(values, c.shape), c.axes, c.keepDims)]);
+  });
+
   it.each([
     { x: [2, 8, 8, 3], size: 2, stride: 2, pad: 'valid' as const },
+    { x: [2, 9, 7, 3], size: 2, stride: 2, pad: 'valid' as const },
     { x: [1, 9, 9, 2], size: 3, stride: 2, pad: 'same' as const },
     { x: [2, 7, 5, 4], size: 3, stride: 1, pad: 'same' as const },
   ])('max pool gradient: x=$x size=$size stride=$stride pad=$pad', async (c) => {

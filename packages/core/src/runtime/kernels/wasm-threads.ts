@@ -25,6 +25,12 @@ interface EmscriptenModule {
 }
 type ModuleFactory = (config: Record<string, unknown>) => Promise<EmscriptenModule>;
 
+/** The part of the WebAssembly JS API we use (the project's lib settings carry no WebAssembly declarations). */
+interface WebAssemblyApi {
+  instantiate(bytes: Uint8Array, imports: unknown): Promise<{ instance: unknown; module: unknown }>;
+}
+const webAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+
 let configured: number | undefined;
 
 /**
@@ -111,27 +117,35 @@ async function loadThreadedModule(threads: number): Promise<EmscriptenModule> {
   // The script is stored in a template literal whose "\n" escapes became real newlines inside string literals.
   installPthreadWorker(wasmWorkerContents.replace(/\n/g, '\\n'));
   const binary = readFileSync(wasmPackageFile('dist/tfjs-backend-wasm-threaded-simd.wasm'));
-  const module = await factory({
-    locateFile: (path: string, prefix: string) =>
-      path.endsWith('.worker.js') ? PTHREAD_SCRIPT : prefix + path,
-    mainScriptUrlOrBlob: mainScript,
-    instantiateWasm(
-      imports: { env: Record<string, unknown> },
-      receive: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void,
-    ) {
-      // The binary sizes its pool as min(requested, logical cores / 2); report twice the request.
-      imports.env.emscripten_num_logical_cores = () => threads * 2;
-      WebAssembly.instantiate(binary, imports as WebAssembly.Imports).then(
-        ({ instance, module }) => receive(instance, module),
-        (error: unknown) => {
-          throw new BackendError('BACKEND_WASM_INIT', 'the threaded wasm binary failed to instantiate', {
-            cause: error,
-          });
-        },
-      );
-      return {};
-    },
+  let failInstantiation: (error: unknown) => void = () => {};
+  const instantiationFailed = new Promise<never>((_, reject) => {
+    failInstantiation = reject;
   });
+  const module = await Promise.race([
+    factory({
+      locateFile: (path: string, prefix: string) =>
+        path.endsWith('.worker.js') ? PTHREAD_SCRIPT : prefix + path,
+      mainScriptUrlOrBlob: mainScript,
+      instantiateWasm(
+        imports: { env: Record<string, unknown> },
+        receive: (instance: unknown, module: unknown) => void,
+      ) {
+        // The binary sizes its pool as min(requested, logical cores / 2); report twice the request.
+        imports.env.emscripten_num_logical_cores = () => threads * 2;
+        webAssembly.instantiate(binary, imports).then(
+          ({ instance, module }) => receive(instance, module),
+          (error: unknown) =>
+            failInstantiation(
+              new BackendError('BACKEND_WASM_INIT', 'the threaded wasm binary failed to instantiate', {
+                cause: error,
+              }),
+            ),
+        );
+        return {};
+      },
+    }),
+    instantiationFailed,
+  ]);
   const cwrap = module.cwrap.bind(module);
   module.tfjs = {
     init: cwrap('init', null, []),
