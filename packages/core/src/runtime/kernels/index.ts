@@ -17,6 +17,9 @@ import { cpuFallbackKernel } from './cpu-fallback.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
 import { leadingAxesSumConfig } from './sum.ts';
 
+export { type AdamOptions, FusedAdam } from './fused-adam.ts';
+export { configuredWasmThreads, configureWasmBackend, type WasmBackendOptions } from './wasm-threads.ts';
+
 /** Kernels tfjs-backend-wasm 4.22 lacks and training our architectures needs. */
 const MISSING_KERNELS: KernelConfig[] = [
   conv2dBackpropFilterConfig,

@@ -1,0 +1,38 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+
+/** Loss of a batch: labels first, as `tf.losses.*` take them. */
+export type LossFunction = (labels: tf.Tensor, predictions: tf.Tensor) => tf.Scalar;
+
+/** Anything that applies named gradients: a `tf.Optimizer` or our `FusedAdam`. */
+export interface GradientApplier {
+  applyGradients(gradients: tf.NamedTensorMap): void;
+}
+
+/** One optimisation step on a batch; returns the batch loss as a scalar the caller disposes. */
+export type TrainStep = (xs: tf.Tensor, ys: tf.Tensor) => tf.Scalar;
+
+/**
+ * A training step without `model.fit`'s machinery (callbacks, history, per-batch bookkeeping): forward in training
+ * mode, `tf.variableGrads` over the model's trainable weights, the optimizer's update, gradients disposed. Batch
+ * norm statistics update during the forward pass as they do under `fit`. Tensor count is flat across calls.
+ *
+ * Pair it with `FusedAdam` on the wasm backend for a one-pass weight update.
+ */
+export function createTrainStep(
+  model: tfl.LayersModel,
+  optimizer: GradientApplier,
+  lossFn: LossFunction,
+): TrainStep {
+  return (xs, ys) => {
+    // Read per call: layers can be frozen or unfrozen between steps.
+    const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
+    const { value, grads } = tf.variableGrads(
+      () => lossFn(ys, model.apply(xs, { training: true }) as tf.Tensor),
+      variables,
+    );
+    optimizer.applyGradients(grads);
+    tf.dispose(grads);
+    return value;
+  };
+}
