@@ -1,65 +1,56 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FaultPlan, type FaultRule } from './faults.ts';
-import { crc32cBase64, md5Base64 } from './hashes.ts';
-import { parseMultipartRelated } from './multipart.ts';
+import { ApiFailure, checkPreconditions, ObjectStore, preconditionsFrom } from './object-store.ts';
+import { type ApiRequest, corrupt, failureReply, jsonReply, objectResource, type Reply } from './protocol.ts';
+import { Uploads } from './uploads.ts';
 
-/**
- * An in-memory Google Cloud Storage JSON API on 127.0.0.1, implementing the calls @google-cloud/storage v7 makes
- * for our storage module: multipart and resumable uploads, media download (with Range), object metadata, list with
- * prefix/delimiter/pagination, delete, rewrite (copy) and generation preconditions. Faults (5xx/429, dropped
- * connections, corrupted bodies) can be injected, and every request is logged so tests can assert retries.
- * Test support only: product code never imports it.
- */
-interface StoredObject {
-  data: Buffer;
-  generation: number;
-  contentType: string;
-  updated: string;
-}
-
-interface UploadSession {
-  bucket: string;
-  name: string;
-  contentType: string;
-  ifGenerationMatch: number | undefined;
-  chunks: Buffer[];
-  received: number;
-}
-
+/** One request as the emulator saw it, for assertions such as "the SDK retried twice". */
 export interface LoggedRequest {
   method: string;
   path: string;
   query: Record<string, string>;
+  contentRange: string | undefined;
+  bodyBytes: number;
+  /** The status answered; 0 when the connection was dropped or the client aborted. */
   status: number;
+  /** Why there was no normal answer, if so. */
+  outcome: 'answered' | 'fault' | 'dropped' | 'aborted';
 }
 
+/**
+ * An in-memory Google Cloud Storage JSON API on 127.0.0.1, implementing the calls @google-cloud/storage v7 makes
+ * for core/storage: multipart and resumable uploads (chunks, status queries, 308), media download (with Range),
+ * object metadata, list with prefix/delimiter/pagination, delete, rewrite (copy), bucket metadata and generation
+ * preconditions. Faults can be injected (see {@link FaultRule}) and every request is logged. Test support only.
+ */
 export class GcsEmulator {
   readonly requests: LoggedRequest[] = [];
   private readonly faults = new FaultPlan();
-  private readonly buckets = new Map<string, Map<string, StoredObject>>();
-  private readonly uploads = new Map<string, UploadSession>();
+  private readonly store = new ObjectStore();
+  private readonly uploads = new Uploads(this.store, () => this.baseUrl);
   private server: Server | undefined;
-  private nextGeneration = 1_700_000_000_000_000;
   private baseUrl = '';
 
-  /** Starts listening on a random port of 127.0.0.1; returns the API endpoint for the SDK. */
+  /** Listens on a random port of 127.0.0.1 and returns the endpoint to give the SDK as `apiEndpoint`. */
   async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => {
-        if (!res.headersSent) this.json(req, res, 500, { error: { code: 500, message: String(error) } });
+    const server = createServer((req, res) => {
+      this.serve(req, res).catch((error: unknown) => {
+        if (!res.headersSent) res.writeHead(500).end(String(error));
       });
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    const { port } = this.server.address() as AddressInfo;
-    this.baseUrl = `http://127.0.0.1:${port}`;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    this.server = server;
+    this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     return this.baseUrl;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   get endpoint(): string {
@@ -67,363 +58,288 @@ export class GcsEmulator {
   }
 
   createBucket(name: string): void {
-    if (!this.buckets.has(name)) this.buckets.set(name, new Map());
+    this.store.createBucket(name);
+  }
+
+  /** Seeds an object directly, bypassing the API (and its faults). */
+  putObject(
+    bucket: string,
+    name: string,
+    data: Buffer | string,
+    contentType = 'application/octet-stream',
+  ): void {
+    this.store.createBucket(bucket);
+    this.store.put(bucket, name, Buffer.from(data), contentType);
+  }
+
+  /** The stored bytes of an object, or undefined: what a reader would see, without going through the API. */
+  objectData(bucket: string, name: string): Buffer | undefined {
+    return this.store.peek(bucket, name)?.data;
+  }
+
+  /** Object names in a bucket, sorted: for asserting that nothing partial became visible. */
+  objectNames(bucket: string): string[] {
+    return this.store.names(bucket);
   }
 
   injectFault(rule: FaultRule): void {
     this.faults.add(rule);
   }
 
+  injectFaults(rules: FaultRule[]): void {
+    for (const rule of rules) this.faults.add(rule);
+  }
+
   clearFaults(): void {
     this.faults.clear();
   }
 
-  /** Object names in a bucket, for assertions that nothing partial became visible. */
-  objectNames(bucket: string): string[] {
-    return [...(this.buckets.get(bucket)?.keys() ?? [])].sort();
+  /** Logged requests matching a method and a path pattern, oldest first. */
+  requestsTo(method: string, path: RegExp | string): LoggedRequest[] {
+    return this.requests.filter(
+      (r) => r.method === method && (typeof path === 'string' ? r.path.includes(path) : path.test(r.path)),
+    );
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.baseUrl);
-    const method = req.method ?? 'GET';
-    const fault = this.faults.take(method, url.pathname);
-    if (fault?.dropConnectionAfterBytes !== undefined)
-      return this.dropAfter(req, res, fault.dropConnectionAfterBytes, url);
-    if (fault?.status) {
-      await readBody(req);
-      return this.json(req, res, fault.status, { error: { code: fault.status, message: 'injected fault' } });
-    }
-    const segments = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const method = (req.method ?? 'GET').toUpperCase();
     const query = Object.fromEntries(url.searchParams);
-    // /upload/storage/v1/b/{bucket}/o
-    if (segments[0] === 'upload' && segments[4] !== undefined) {
-      const bucket = segments[4];
-      if (method === 'POST' && query.uploadType === 'multipart')
-        return this.multipartUpload(req, res, bucket, query);
-      if (method === 'POST' && query.uploadType === 'resumable')
-        return this.startResumable(req, res, bucket, query);
-      if (method === 'PUT' && query.upload_id) return this.putResumable(req, res, query.upload_id);
-    }
-    // /download/storage/v1/b/{bucket}/o/{object} is the media-only alias of ?alt=media
-    const api = segments[0] === 'download' ? segments.slice(1) : segments;
-    if (api[0] === 'storage' && api[1] === 'v1' && api[2] === 'b' && api[3] !== undefined) {
-      const bucket = api[3];
-      const objects = this.buckets.get(bucket);
-      if (!objects)
-        return this.json(req, res, 404, { error: { code: 404, message: `bucket ${bucket} not found` } });
-      if (api.length === 4 && method === 'GET')
-        return this.json(req, res, 200, { kind: 'storage#bucket', name: bucket, id: bucket });
-      if (api.length === 5 && api[4] === 'o' && method === 'GET')
-        return this.list(req, res, bucket, objects, query);
-      const name = api[5];
-      if (api[4] === 'o' && name !== undefined) {
-        if (api[6] === 'rewriteTo' || api[6] === 'copyTo')
-          return this.copy(req, res, bucket, name, api[8]!, api[10]!, query);
-        if (method === 'GET')
-          return this.getObject(req, res, bucket, name, query, segments[0] === 'download', fault);
-        if (method === 'DELETE') return this.deleteObject(req, res, bucket, name, query);
-      }
-    }
-    await readBody(req);
-    this.json(req, res, 400, {
-      error: { code: 400, message: `emulator: unsupported ${method} ${url.pathname}` },
-    });
-  }
-
-  private async multipartUpload(
-    req: IncomingMessage,
-    res: ServerResponse,
-    bucket: string,
-    query: Record<string, string>,
-  ) {
-    const body = await readBody(req);
-    const parts = parseMultipartRelated(req.headers['content-type'] ?? '', body);
-    const metadata = JSON.parse(parts[0]?.body.toString('utf8') || '{}') as {
-      name?: string;
-      contentType?: string;
+    const fault = this.faults.take({ method, path: url.pathname, query });
+    const entry: LoggedRequest = {
+      method,
+      path: url.pathname,
+      query,
+      contentRange: req.headers['content-range'],
+      bodyBytes: 0,
+      status: 0,
+      outcome: 'answered',
     };
-    const name = query.name ?? metadata.name;
-    if (!name || !parts[1])
-      return this.json(req, res, 400, { error: { code: 400, message: 'bad multipart upload' } });
-    const contentType = metadata.contentType ?? parts[1].contentType ?? 'application/octet-stream';
-    this.finalize(
-      req,
-      res,
-      bucket,
-      name,
-      parts[1].body,
-      contentType,
-      numberOrUndefined(query.ifGenerationMatch),
-    );
-  }
+    this.requests.push(entry);
 
-  private async startResumable(
-    req: IncomingMessage,
-    res: ServerResponse,
-    bucket: string,
-    query: Record<string, string>,
-  ) {
-    const body = await readBody(req);
-    const metadata =
-      body.length > 0 ? (JSON.parse(body.toString('utf8')) as { name?: string; contentType?: string }) : {};
-    const name = query.name ?? metadata.name;
-    if (!name) return this.json(req, res, 400, { error: { code: 400, message: 'missing object name' } });
-    const id = randomUUID();
-    this.uploads.set(id, {
-      bucket,
-      name,
-      contentType:
-        metadata.contentType ?? String(req.headers['x-upload-content-type'] ?? 'application/octet-stream'),
-      ifGenerationMatch: numberOrUndefined(query.ifGenerationMatch),
-      chunks: [],
-      received: 0,
-    });
-    res.setHeader(
-      'Location',
-      `${this.baseUrl}/upload/storage/v1/b/${encodeURIComponent(bucket)}/o?uploadType=resumable&upload_id=${id}`,
-    );
-    this.json(req, res, 200, {});
-  }
-
-  private async putResumable(req: IncomingMessage, res: ServerResponse, id: string) {
-    const session = this.uploads.get(id);
-    const body = await readBody(req);
-    if (!session)
-      return this.json(req, res, 404, { error: { code: 404, message: 'no such upload session' } });
-    // Content-Range: "bytes START-END/TOTAL", "bytes START-*/TOTAL" or "bytes */TOTAL" (status query); TOTAL may be *.
-    const match = /^bytes (?:(\d+)-(\d+|\*)|\*)\/(\d+|\*)$/.exec(String(req.headers['content-range'] ?? ''));
-    if (!match) return this.json(req, res, 400, { error: { code: 400, message: 'bad Content-Range' } });
-    const start = match[1] === undefined ? undefined : Number(match[1]);
-    const total = match[3] === '*' ? undefined : Number(match[3]);
-    if (start !== undefined && body.length > 0) {
-      if (start > session.received)
-        return this.json(req, res, 400, { error: { code: 400, message: 'gap in upload' } });
-      const fresh = body.subarray(session.received - start);
-      session.chunks.push(fresh);
-      session.received += fresh.length;
+    const dropAfter = fault?.dropConnection ? (fault.afterBytes ?? 0) : undefined;
+    const { body, complete } = await readBody(req, dropAfter);
+    entry.bodyBytes = body.length;
+    const request: ApiRequest = {
+      method,
+      path: url.pathname,
+      query,
+      headers: req.headers,
+      body,
+      complete,
+      fault,
+    };
+    if (!complete) {
+      entry.outcome = dropAfter === undefined ? 'aborted' : 'dropped';
+      // A resumable chunk cut off mid-body may still have been partly persisted; nothing else takes effect.
+      if (method === 'PUT' && query.upload_id) this.uploads.absorbPartial(request, query.upload_id);
+      req.socket.destroy();
+      return;
     }
-    // "bytes N-*/*" is a single-request upload of unknown size: its body runs to the end of the object.
-    const bodyEndsObject = match[2] === '*';
-    if (bodyEndsObject || (total !== undefined && session.received >= total)) {
-      this.uploads.delete(id);
-      return this.finalize(
-        req,
+    if (fault?.status) {
+      entry.outcome = 'fault';
+      return this.send(
         res,
-        session.bucket,
-        session.name,
-        Buffer.concat(session.chunks),
-        session.contentType,
-        session.ifGenerationMatch,
+        entry,
+        failureReply(new ApiFailure(fault.status, `injected fault ${fault.status}`, 'backendError')),
       );
     }
-    if (session.received > 0) res.setHeader('Range', `bytes=0-${session.received - 1}`);
-    this.reply(req, res, 308, '');
+
+    let reply: Reply;
+    try {
+      reply = this.route(request);
+    } catch (error) {
+      if (!(error instanceof ApiFailure)) throw error;
+      reply = failureReply(error);
+    }
+    if (fault?.dropResponse) {
+      entry.outcome = 'dropped';
+      res.socket?.destroy();
+      return;
+    }
+    if (reply.media && fault?.corruptDownload && Buffer.isBuffer(reply.body)) {
+      reply = { ...reply, body: corrupt(reply.body) };
+    }
+    this.send(res, entry, reply, fault?.dropResponseAfterBytes);
   }
 
-  private finalize(
-    req: IncomingMessage,
-    res: ServerResponse,
-    bucket: string,
-    name: string,
-    data: Buffer,
-    contentType: string,
-    ifGenerationMatch: number | undefined,
-  ) {
-    const objects = this.buckets.get(bucket);
-    if (!objects)
-      return this.json(req, res, 404, { error: { code: 404, message: `bucket ${bucket} not found` } });
-    const existing = objects.get(name);
-    if (ifGenerationMatch !== undefined && (existing?.generation ?? 0) !== ifGenerationMatch) {
-      return this.json(req, res, 412, { error: { code: 412, message: 'Precondition Failed' } });
+  private route(request: ApiRequest): Reply {
+    const { method, query } = request;
+    const segments = request.path.split('/').filter(Boolean).map(decodeURIComponent);
+    // /upload/storage/v1/b/{bucket}/o[?upload_id=...]
+    if (segments[0] === 'upload') {
+      const bucket = segments[4];
+      if (bucket === undefined || segments[5] !== 'o') throw unsupported(request);
+      if (query.upload_id && method === 'PUT') return this.uploads.put(request, query.upload_id);
+      if (query.upload_id && method === 'DELETE') return this.uploads.cancel(query.upload_id);
+      if (method === 'POST' && query.uploadType === 'multipart')
+        return this.uploads.multipart(request, bucket);
+      if (method === 'POST' && query.uploadType === 'resumable')
+        return this.uploads.initiate(request, bucket);
+      throw unsupported(request);
     }
-    const stored = {
-      data,
-      contentType,
-      generation: this.nextGeneration++,
-      updated: new Date().toISOString(),
-    };
-    objects.set(name, stored);
-    this.json(req, res, 200, this.metadata(bucket, name, stored));
+    // /storage/v1/b/..., its media alias /download/storage/v1/b/..., and bare /b/... (STORAGE_EMULATOR_HOST style).
+    const download = segments[0] === 'download';
+    const api = segments.slice(download ? 3 : segments[0] === 'storage' ? 2 : 0);
+    const [b, bucket, o, name, action, , destBucket, , destName] = api;
+    if (b !== 'b' || bucket === undefined) throw unsupported(request);
+    if (o === undefined && method === 'GET') {
+      this.store.bucket(bucket);
+      return jsonReply(200, { kind: 'storage#bucket', id: bucket, name: bucket, location: 'US' });
+    }
+    if (o !== 'o') throw unsupported(request);
+    if (name === undefined && method === 'GET') return this.list(bucket, query);
+    if (name === undefined) throw unsupported(request);
+    if ((action === 'rewriteTo' || action === 'copyTo') && method === 'POST') {
+      if (destBucket === undefined || destName === undefined) throw unsupported(request);
+      return this.copy(request, bucket, name, destBucket, destName, action);
+    }
+    if (action !== undefined) throw unsupported(request);
+    if (method === 'GET') return this.getObject(request, bucket, name, download || query.alt === 'media');
+    if (method === 'DELETE') {
+      this.store.delete(bucket, name, preconditionsFrom(query));
+      return { status: 204, body: '' };
+    }
+    throw unsupported(request);
   }
 
-  private list(
-    req: IncomingMessage,
-    res: ServerResponse,
-    bucket: string,
-    objects: Map<string, StoredObject>,
-    query: Record<string, string>,
-  ) {
-    const prefix = query.prefix ?? '';
-    const names = [...objects.keys()].filter((n) => n.startsWith(prefix)).sort();
-    const items: string[] = [];
-    const prefixes = new Set<string>();
-    for (const name of names) {
-      const rest = name.slice(prefix.length);
-      const cut = query.delimiter ? rest.indexOf(query.delimiter) : -1;
-      if (cut >= 0) prefixes.add(prefix + rest.slice(0, cut + query.delimiter!.length));
-      else items.push(name);
-    }
-    const start = query.pageToken ? Number(Buffer.from(query.pageToken, 'base64url').toString()) : 0;
-    const pageSize = Math.min(Number(query.maxResults ?? 1000), 1000);
-    const page = items.slice(start, start + pageSize);
-    const next =
-      start + pageSize < items.length
-        ? Buffer.from(String(start + pageSize)).toString('base64url')
-        : undefined;
-    this.json(req, res, 200, {
+  private list(bucket: string, query: Record<string, string>): Reply {
+    const page = this.store.list(bucket, {
+      ...(query.prefix !== undefined ? { prefix: query.prefix } : {}),
+      ...(query.delimiter !== undefined ? { delimiter: query.delimiter } : {}),
+      ...(query.pageToken !== undefined ? { pageToken: query.pageToken } : {}),
+      ...(query.maxResults !== undefined ? { maxResults: Number(query.maxResults) } : {}),
+    });
+    return jsonReply(200, {
       kind: 'storage#objects',
-      items: page.map((name) => this.metadata(bucket, name, objects.get(name)!)),
-      ...(prefixes.size > 0 && start === 0 ? { prefixes: [...prefixes] } : {}),
-      ...(next ? { nextPageToken: next } : {}),
+      items: page.items.map(([name, stored]) => objectResource(this.baseUrl, bucket, name, stored)),
+      ...(page.prefixes.length > 0 ? { prefixes: page.prefixes } : {}),
+      ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
     });
   }
 
-  private getObject(
-    req: IncomingMessage,
-    res: ServerResponse,
-    bucket: string,
-    name: string,
-    query: Record<string, string>,
-    mediaPath: boolean,
-    fault: FaultRule | undefined,
-  ) {
-    const stored = this.buckets.get(bucket)?.get(name);
-    if (!stored)
-      return this.json(req, res, 404, { error: { code: 404, message: `No such object: ${bucket}/${name}` } });
-    if (query.alt !== 'media' && !mediaPath)
-      return this.json(req, res, 200, this.metadata(bucket, name, stored));
-    let body = stored.data;
-    if (fault?.corruptBody && body.length > 0) {
-      body = Buffer.from(body);
-      body[0] = body[0]! ^ 0xff;
+  private getObject(request: ApiRequest, bucket: string, name: string, media: boolean): Reply {
+    const generation = request.query.generation ? Number(request.query.generation) : undefined;
+    const stored = this.store.get(bucket, name, generation);
+    checkPreconditions(stored, preconditionsFrom(request.query));
+    if (!media) return jsonReply(200, objectResource(this.baseUrl, bucket, name, stored));
+    const headers: Record<string, string> = {
+      'Content-Type': stored.contentType,
+      'x-goog-generation': String(stored.generation),
+      'x-goog-metageneration': String(stored.metageneration),
+      'x-goog-stored-content-encoding': 'identity',
+      'x-goog-stored-content-length': String(stored.data.length),
+      // Whole-object hashes, also on ranged reads (the SDK skips validation for those).
+      'x-goog-hash': `crc32c=${stored.crc32c},md5=${stored.md5Hash}`,
+      ETag: `"${stored.generation}"`,
+    };
+    const range = parseRange(request.headers.range, stored.data.length);
+    if (range === 'unsatisfiable') {
+      throw new ApiFailure(416, 'The requested range cannot be satisfied.', 'requestedRangeNotSatisfiable');
     }
-    res.setHeader('Content-Type', stored.contentType);
-    res.setHeader('x-goog-generation', String(stored.generation));
-    res.setHeader('x-goog-stored-content-encoding', 'identity');
-    res.setHeader('x-goog-hash', `crc32c=${crc32cBase64(stored.data)},md5=${md5Base64(stored.data)}`);
-    const range = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ''));
     if (range) {
-      const start = Number(range[1]);
-      const end = range[2] ? Math.min(Number(range[2]), body.length - 1) : body.length - 1;
-      res.setHeader('Content-Range', `bytes ${start}-${end}/${body.length}`);
-      return this.reply(req, res, 206, body.subarray(start, end + 1));
+      headers['Content-Range'] = `bytes ${range.start}-${range.end}/${stored.data.length}`;
+      return { status: 206, headers, body: stored.data.subarray(range.start, range.end + 1), media: true };
     }
-    this.reply(req, res, 200, body);
+    return { status: 200, headers, body: stored.data, media: true };
   }
 
-  private deleteObject(
-    req: IncomingMessage,
-    res: ServerResponse,
-    bucket: string,
-    name: string,
-    query: Record<string, string>,
-  ) {
-    const objects = this.buckets.get(bucket)!;
-    const stored = objects.get(name);
-    if (!stored)
-      return this.json(req, res, 404, { error: { code: 404, message: `No such object: ${bucket}/${name}` } });
-    const expected = numberOrUndefined(query.ifGenerationMatch);
-    if (expected !== undefined && expected !== stored.generation) {
-      return this.json(req, res, 412, { error: { code: 412, message: 'Precondition Failed' } });
-    }
-    objects.delete(name);
-    this.reply(req, res, 204, '');
-  }
-
-  private async copy(
-    req: IncomingMessage,
-    res: ServerResponse,
+  private copy(
+    request: ApiRequest,
     bucket: string,
     name: string,
     destBucket: string,
     destName: string,
-    query: Record<string, string>,
-  ) {
-    await readBody(req);
-    const stored = this.buckets.get(bucket)?.get(name);
-    if (!stored)
-      return this.json(req, res, 404, { error: { code: 404, message: `No such object: ${bucket}/${name}` } });
-    const target = this.buckets.get(destBucket);
-    if (!target)
-      return this.json(req, res, 404, { error: { code: 404, message: `bucket ${destBucket} not found` } });
-    const copy = { ...stored, generation: this.nextGeneration++, updated: new Date().toISOString() };
-    const expected = numberOrUndefined(query.ifGenerationMatch);
-    if (expected !== undefined && (target.get(destName)?.generation ?? 0) !== expected) {
-      return this.json(req, res, 412, { error: { code: 412, message: 'Precondition Failed' } });
-    }
-    target.set(destName, copy);
-    const resource = this.metadata(destBucket, destName, copy);
-    this.json(req, res, 200, {
+    action: string,
+  ): Reply {
+    const source = this.store.get(bucket, name);
+    const metadata = request.body.length > 0 ? (JSON.parse(request.body.toString('utf8')) as object) : {};
+    const contentType =
+      (metadata as { contentType?: string }).contentType ?? source.contentType ?? 'application/octet-stream';
+    const copied = this.store.put(
+      destBucket,
+      destName,
+      source.data,
+      contentType,
+      preconditionsFrom(request.query),
+    );
+    const resource = objectResource(this.baseUrl, destBucket, destName, copied);
+    if (action === 'copyTo') return jsonReply(200, resource);
+    return jsonReply(200, {
       kind: 'storage#rewriteResponse',
+      totalBytesRewritten: String(copied.data.length),
+      objectSize: String(copied.data.length),
       done: true,
-      totalBytesRewritten: String(copy.data.length),
-      objectSize: String(copy.data.length),
       resource,
     });
   }
 
-  private metadata(bucket: string, name: string, stored: StoredObject) {
-    return {
-      kind: 'storage#object',
-      id: `${bucket}/${name}/${stored.generation}`,
-      bucket,
-      name,
-      generation: String(stored.generation),
-      metageneration: '1',
-      contentType: stored.contentType,
-      size: String(stored.data.length),
-      md5Hash: md5Base64(stored.data),
-      crc32c: crc32cBase64(stored.data),
-      updated: stored.updated,
-      timeCreated: stored.updated,
-    };
+  private send(res: ServerResponse, entry: LoggedRequest, reply: Reply, cutAfter?: number): void {
+    const body = reply.body ?? '';
+    entry.status = reply.status;
+    res.writeHead(reply.status, { ...reply.headers, 'Content-Length': String(Buffer.byteLength(body)) });
+    if (cutAfter === undefined) {
+      res.end(body);
+      return;
+    }
+    entry.outcome = 'dropped';
+    const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body);
+    res.write(bytes.subarray(0, cutAfter), () => res.socket?.destroy());
   }
+}
 
-  private async dropAfter(req: IncomingMessage, res: ServerResponse, bytes: number, url: URL) {
-    this.log(req, url, 0);
+/**
+ * Reads a request body. With `dropAfter`, destroys the connection once that many bytes arrived (0: at once),
+ * as a network failure would. Never rejects: `complete` says whether the body ended normally.
+ */
+function readBody(
+  req: IncomingMessage,
+  dropAfter: number | undefined,
+): Promise<{ body: Buffer; complete: boolean }> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
     let seen = 0;
-    if (bytes === 0) {
+    let settled = false;
+    const finish = (complete: boolean) => {
+      if (settled) return;
+      settled = true;
+      resolve({ body: Buffer.concat(chunks), complete });
+    };
+    if (dropAfter === 0) {
       req.socket.destroy();
+      finish(false);
       return;
     }
     req.on('data', (chunk: Buffer) => {
+      if (settled) return;
+      chunks.push(chunk);
       seen += chunk.length;
-      if (seen >= bytes) req.socket.destroy();
+      if (dropAfter !== undefined && seen >= dropAfter) {
+        req.socket.destroy();
+        finish(false);
+      }
     });
-    req.on('end', () => res.socket?.destroy());
-  }
-
-  private json(req: IncomingMessage, res: ServerResponse, status: number, body: unknown) {
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    this.reply(req, res, status, JSON.stringify(body));
-  }
-
-  private reply(req: IncomingMessage, res: ServerResponse, status: number, body: string | Buffer) {
-    this.log(req, new URL(req.url ?? '/', this.baseUrl), status);
-    res.statusCode = status;
-    res.setHeader('Content-Length', Buffer.byteLength(body));
-    res.end(body);
-  }
-
-  private log(req: IncomingMessage, url: URL, status: number) {
-    this.requests.push({
-      method: req.method ?? 'GET',
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      status,
-    });
-  }
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
+    req.on('end', () => finish(dropAfter === undefined));
+    req.on('error', () => finish(false));
+    req.on('close', () => finish(req.complete && dropAfter === undefined));
   });
 }
 
-function numberOrUndefined(value: string | undefined): number | undefined {
-  return value === undefined ? undefined : Number(value);
+function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | 'unsatisfiable' | undefined {
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header ?? '');
+  if (!match || (match[1] === '' && match[2] === '')) return undefined;
+  if (match[1] === '') {
+    const suffix = Math.min(Number(match[2]), size);
+    return suffix === 0 ? 'unsatisfiable' : { start: size - suffix, end: size - 1 };
+  }
+  const start = Number(match[1]);
+  const end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
+  return start >= size || end < start ? 'unsatisfiable' : { start, end };
+}
+
+function unsupported(request: ApiRequest): ApiFailure {
+  return new ApiFailure(400, `emulator: unsupported ${request.method} ${request.path}`, 'invalid');
 }

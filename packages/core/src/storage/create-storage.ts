@@ -1,56 +1,60 @@
-import type { Readable } from 'node:stream';
-import { GcsBackend, type GcsOptions } from './gcs-storage.ts';
+import { pathToFileURL } from 'node:url';
+import type { GcsOptions } from './gcs-client.ts';
+import { GcsBackend } from './gcs-storage.ts';
 import { LocalBackend } from './local-storage.ts';
-import type { Storage, StorageEntry, WriteOptions } from './types.ts';
-import { joinUri, parseUri } from './uri.ts';
+import type { Storage, StorageEntry } from './types.ts';
+import { joinUri, type ParsedUri, parseUri } from './uri.ts';
 
 export interface StorageOptions {
   gcs?: GcsOptions;
+  /** Objects copied or deleted at once by copyTree/deleteTree (default 8). */
+  concurrency?: number;
 }
 
 /**
- * The product's one storage API: routes each URI to the local or GCS backend by its scheme. The GCS client is made
- * on first use, so commands that only touch local files never load credentials.
+ * The product's one storage API: routes each URI to the local or GCS backend by its scheme (plain paths and
+ * `file://` to the local disk, `gs://` to GCS; anything else is a StorageError). The GCS client is made on first
+ * use, so commands that only touch local files never load the SDK's credentials.
  */
 export function createStorage(options: StorageOptions = {}): Storage {
   const local = new LocalBackend();
+  const concurrency = Math.max(1, options.concurrency ?? 8);
   let gcs: GcsBackend | undefined;
   const gcsBackend = () => {
     gcs ??= new GcsBackend(options.gcs);
     return gcs;
   };
-  // Methods are async so a bad URI rejects like any other failure instead of throwing synchronously.
-  /** GCS has no directories: a listed prefix `data` means everything under `data/`. */
-  const directoryPrefix = (key: string) => (key === '' || key.endsWith('/') ? key : `${key}/`);
 
+  // Every method is async so that a bad URI rejects like any other failure instead of throwing synchronously.
   const storage: Storage = {
     async read(uri) {
       const target = parseUri(uri);
       return target.kind === 'local' ? local.read(target.path) : gcsBackend().read(target.bucket, target.key);
     },
-    async readStream(uri): Promise<Readable> {
+    async readStream(uri) {
       const target = parseUri(uri);
       return target.kind === 'local'
         ? local.readStream(target.path)
         : gcsBackend().readStream(target.bucket, target.key);
     },
-    async write(uri, data, writeOptions?: WriteOptions) {
+    async write(uri, data, writeOptions) {
       const target = parseUri(uri);
       return target.kind === 'local'
-        ? local.write(target.path, data)
+        ? local.write(target.path, data, writeOptions)
         : gcsBackend().write(target.bucket, target.key, data, writeOptions);
     },
-    async writeStream(uri, source, writeOptions?: WriteOptions) {
+    async writeStream(uri, source, writeOptions) {
       const target = parseUri(uri);
       return target.kind === 'local'
-        ? local.writeStream(target.path, source)
+        ? local.writeStream(target.path, source, writeOptions)
         : gcsBackend().writeStream(target.bucket, target.key, source, writeOptions);
     },
     async list(prefixUri): Promise<StorageEntry[]> {
       const target = parseUri(prefixUri);
-      if (target.kind === 'local') return local.list(target.path);
-      const prefix = directoryPrefix(target.key);
-      return gcsBackend().list(target.bucket, prefix, (name) => `gs://${target.bucket}/${name}`);
+      if (target.kind === 'gcs') return gcsBackend().list(target.bucket, directoryPrefix(target.key));
+      const entries = await local.list(target.path);
+      if (!/^file:/i.test(prefixUri)) return entries;
+      return entries.map((entry) => ({ ...entry, uri: pathToFileURL(entry.uri).href }));
     },
     async exists(uri) {
       const target = parseUri(uri);
@@ -67,27 +71,54 @@ export function createStorage(options: StorageOptions = {}): Storage {
     async deleteTree(prefixUri) {
       const target = parseUri(prefixUri);
       if (target.kind === 'local') return local.deleteTree(target.path);
-      for (const entry of await storage.list(prefixUri)) await storage.delete(entry.uri);
+      const entries = await storage.list(prefixUri);
+      await forEachLimited(entries, concurrency, (entry) => storage.delete(entry.uri));
     },
     async copyTree(fromPrefix, toPrefix) {
       const from = parseUri(fromPrefix);
       const to = parseUri(toPrefix);
-      for (const entry of await storage.list(fromPrefix)) {
-        const destination = joinUri(toPrefix, entry.relativePath);
+      // The listing is taken before anything is written, so copying a tree into itself terminates.
+      const entries = await storage.list(fromPrefix);
+      await forEachLimited(entries, concurrency, async (entry) => {
         if (from.kind === 'gcs' && to.kind === 'gcs') {
-          // Server-side copy: the bytes never leave Google's network.
-          const dest = parseUri(destination) as { bucket: string; key: string };
-          await gcsBackend().copy(
+          return gcsBackend().copy(
             from.bucket,
             `${directoryPrefix(from.key)}${entry.relativePath}`,
-            dest.bucket,
-            dest.key,
+            to.bucket,
+            `${directoryPrefix(to.key)}${entry.relativePath}`,
           );
-        } else {
-          await storage.writeStream(destination, await storage.readStream(entry.uri));
         }
-      }
+        const destination = relativeTo(to, toPrefix, entry.relativePath);
+        await storage.writeStream(destination, await storage.readStream(entry.uri));
+      });
     },
   };
   return storage;
+}
+
+/** GCS has no directories: the prefix `data` means everything under `data/` (not `data-old/...`). */
+function directoryPrefix(key: string): string {
+  return key === '' || key.endsWith('/') ? key : `${key}/`;
+}
+
+function relativeTo(target: ParsedUri, prefixUri: string, relativePath: string): string {
+  return target.kind === 'local' ? joinUri(target.path, relativePath) : joinUri(prefixUri, relativePath);
+}
+
+/** Runs `task` over `items` with at most `limit` in flight; the first failure rejects after running tasks settle. */
+async function forEachLimited<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await task(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.error;
 }

@@ -1,109 +1,152 @@
-import { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type File, Storage as GcsClient, IdempotencyStrategy } from '@google-cloud/storage';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CRC32C, type File, type Storage as GcsClient } from '@google-cloud/storage';
 import { StorageError } from '../errors.ts';
+import { createGcsClient, type GcsOptions, type GcsSettings, gcsSettings } from './gcs-client.ts';
+import { mapGcsError } from './gcs-errors.ts';
 import type { StorageEntry, WriteOptions } from './types.ts';
 
-export interface GcsOptions {
-  /** API endpoint, e.g. an emulator at http://127.0.0.1:4443; omitted means real GCS. */
-  apiEndpoint?: string;
-  projectId?: string;
-  /** Objects at least this big upload through a resumable session (default 8 MiB); smaller ones in one request. */
-  resumableThresholdBytes?: number;
-  /** Objects per list page (GCS caps it at 1000). */
-  listPageSize?: number;
-  retry?: { maxRetries?: number; maxRetryDelaySeconds?: number; totalTimeoutSeconds?: number };
-}
-
 /**
- * Google Cloud Storage backend on the official SDK. Uploads are validated with CRC32C, retried on 429/5xx and
- * dropped connections with exponential backoff, and large or streamed objects go through resumable sessions. An
- * object only becomes visible when its upload is finalized, so an interrupted upload never leaves a partial object.
+ * Google Cloud Storage backend on the official SDK.
+ * - Integrity: every upload we hold in memory declares its CRC32C and MD5 in the upload metadata, so GCS itself
+ *   rejects corrupted bytes before the object exists; streamed uploads are checked by the SDK after the fact (it
+ *   deletes a mismatching object). Downloads are checked against the stored CRC32C.
+ * - Atomicity: an object becomes visible only when its upload is finalized, so an interrupted or failed upload
+ *   leaves nothing (and an older version stays intact).
+ * - Retries: 408/429/5xx and dropped connections are retried with exponential backoff (see gcs-client.ts);
+ *   resumable uploads resume from the last byte the server confirmed.
  */
 export class GcsBackend {
   private readonly client: GcsClient;
-  private readonly resumableThreshold: number;
-  private readonly pageSize: number;
+  private readonly settings: GcsSettings;
+  private readonly retryDelay: (attempt: number) => number;
 
   constructor(options: GcsOptions = {}) {
-    this.resumableThreshold = options.resumableThresholdBytes ?? 8 * 1024 * 1024;
-    this.pageSize = options.listPageSize ?? 1000;
-    this.client = new GcsClient({
-      ...(options.apiEndpoint ? { apiEndpoint: options.apiEndpoint } : {}),
-      ...(options.projectId ? { projectId: options.projectId } : {}),
-      retryOptions: {
-        autoRetry: true,
-        maxRetries: options.retry?.maxRetries ?? 5,
-        retryDelayMultiplier: 2,
-        // The SDK's whole-object retry (async-retry) waits at least one second, so a smaller cap is invalid.
-        maxRetryDelay: Math.max(1, options.retry?.maxRetryDelaySeconds ?? 32),
-        totalTimeout: options.retry?.totalTimeoutSeconds ?? 600,
-        // Every write we make uploads a whole object from data we still hold, so repeating it converges on the
-        // same object: retrying is safe even without a generation precondition, which the default strategy
-        // would require before retrying uploads at all.
-        idempotencyStrategy: IdempotencyStrategy.RetryAlways,
-      },
-    });
+    this.settings = gcsSettings(options);
+    this.client = createGcsClient(options);
+    const multiplier = options.retry?.retryDelayMultiplier ?? 2;
+    const capMs = Math.max(1, options.retry?.maxRetryDelaySeconds ?? 32) * 1000;
+    // Our own retries (downloads cut short or corrupted) start small: the bytes are simply fetched again.
+    this.retryDelay = (attempt) => Math.min(capMs, 250 * multiplier ** attempt);
   }
 
   async read(bucket: string, key: string): Promise<Buffer> {
-    try {
-      const [data] = await this.file(bucket, key).download({ validation: 'crc32c' });
-      return data;
-    } catch (error) {
-      throw mapGcsError(error, bucket, key, 'read');
-    }
+    const uri = gcsUri(bucket, key);
+    return this.retryingDownload(uri, async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of this.download(bucket, key, undefined)) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    });
   }
 
   async readStream(bucket: string, key: string): Promise<Readable> {
-    // Ask for metadata first so a missing object fails here, clearly, rather than later inside a pipeline.
+    const uri = gcsUri(bucket, key);
+    // Metadata first: a missing object fails here, clearly, instead of later inside the caller's pipeline; and the
+    // stream then reads exactly that generation even if the object is replaced meanwhile.
+    let generation: number | undefined;
     try {
-      await this.file(bucket, key).getMetadata();
+      const [metadata] = await this.file(bucket, key).getMetadata();
+      generation = metadata.generation === undefined ? undefined : Number(metadata.generation);
     } catch (error) {
-      throw mapGcsError(error, bucket, key, 'read');
+      throw mapGcsError(error, uri, 'read');
     }
-    const stream = this.file(bucket, key).createReadStream({ validation: 'crc32c' });
-    const mapped = new Readable({ read() {} });
-    stream.on('data', (chunk: Buffer) => mapped.push(chunk));
-    stream.on('end', () => mapped.push(null));
-    stream.on('error', (error) => mapped.destroy(mapGcsError(error, bucket, key, 'read')));
-    return mapped;
+    return this.download(bucket, key, generation);
   }
 
-  async write(bucket: string, key: string, data: Buffer | Uint8Array | string, options: WriteOptions = {}) {
-    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  async write(
+    bucket: string,
+    key: string,
+    data: Buffer | Uint8Array | string,
+    options: WriteOptions = {},
+  ): Promise<void> {
+    const uri = gcsUri(bucket, key);
+    const bytes = toBuffer(data);
+    const crc32c = crc32cOf(bytes);
+    const resumable = bytes.length >= this.settings.resumableThreshold;
     try {
-      await this.file(bucket, key).save(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
-        resumable: bytes.byteLength >= this.resumableThreshold,
+      await this.file(bucket, key).save(bytes, {
+        resumable,
+        ...(resumable ? { chunkSize: this.settings.chunkSize } : {}),
         validation: 'crc32c',
-        ...(options.contentType ? { contentType: options.contentType } : {}),
+        // Declared hashes make GCS verify the bytes before it finalizes the object (400 otherwise).
+        metadata: {
+          ...(options.contentType ? { contentType: options.contentType } : {}),
+          // Lets every chunk of a resumable session state the total, so the server knows the end up front.
+          ...(resumable ? { contentLength: bytes.length } : {}),
+          crc32c,
+          md5Hash: createHash('md5').update(bytes).digest('base64'),
+        },
+        ...(options.ifNotExists ? { preconditionOpts: { ifGenerationMatch: 0 } } : {}),
       });
     } catch (error) {
-      throw mapGcsError(error, bucket, key, 'write');
+      const mapped = mapGcsError(error, uri, 'write');
+      if (options.ifNotExists && mapped.code === 'STORAGE_PRECONDITION') {
+        // A create-only upload whose response was lost is retried and then meets its own object: that is success.
+        if (await this.holds(bucket, key, bytes.length, crc32c)) return;
+        throw new StorageError('STORAGE_EXISTS', `cannot create ${uri}: it already exists`, {
+          hint: 'this write must not replace an existing object; pick a new name or delete the old one first',
+          cause: error,
+        });
+      }
+      throw mapped;
     }
   }
 
+  /**
+   * Streams an upload. The first `resumableThresholdBytes` are buffered: a stream that ends within them is written
+   * like a buffer (one request, hashes verified by GCS); a longer one goes through a resumable session in chunks.
+   */
   async writeStream(
     bucket: string,
     key: string,
     source: Readable | AsyncIterable<Uint8Array>,
     options: WriteOptions = {},
-  ) {
-    // The size of a stream is unknown up front, so it always uses a resumable session: chunks that fail are
-    // re-sent from the last byte the server confirmed instead of restarting the whole object.
+  ): Promise<void> {
+    const uri = gcsUri(bucket, key);
+    const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Uint8Array | string>;
+    const head: Buffer[] = [];
+    let size = 0;
+    let ended = false;
+    try {
+      while (!ended && size < this.settings.resumableThreshold) {
+        const next = await iterator.next();
+        if (next.done) ended = true;
+        else {
+          const chunk = toBuffer(next.value);
+          head.push(chunk);
+          size += chunk.length;
+        }
+      }
+    } catch (error) {
+      await iterator.return?.().catch(() => undefined);
+      throw mapGcsError(error, uri, 'write');
+    }
+    if (ended) return this.write(bucket, key, Buffer.concat(head), options);
     const sink = this.file(bucket, key).createWriteStream({
       resumable: true,
+      chunkSize: this.settings.chunkSize,
       validation: 'crc32c',
-      ...(options.contentType ? { contentType: options.contentType } : {}),
+      ...(options.contentType ? { metadata: { contentType: options.contentType } } : {}),
+      ...(options.ifNotExists ? { preconditionOpts: { ifGenerationMatch: 0 } } : {}),
     });
     try {
-      await pipeline(source, sink);
+      await pipeline(Readable.from(concatIterator(head, iterator)), sink);
     } catch (error) {
-      throw mapGcsError(error, bucket, key, 'write');
+      const mapped = mapGcsError(error, uri, 'write');
+      if (options.ifNotExists && mapped.code === 'STORAGE_PRECONDITION') {
+        throw new StorageError('STORAGE_EXISTS', `cannot create ${uri}: it already exists`, {
+          hint: 'this write must not replace an existing object; pick a new name or delete the old one first',
+          cause: error,
+        });
+      }
+      throw mapped;
     }
   }
 
-  async list(bucket: string, prefix: string, toUri: (name: string) => string): Promise<StorageEntry[]> {
+  /** Every object whose name starts with `prefix`, across as many list pages as it takes. */
+  async list(bucket: string, prefix: string): Promise<StorageEntry[]> {
     const entries: StorageEntry[] = [];
     let pageToken: string | undefined;
     try {
@@ -111,20 +154,20 @@ export class GcsBackend {
         const [files, next] = await this.client.bucket(bucket).getFiles({
           prefix,
           autoPaginate: false,
-          maxResults: this.pageSize,
+          maxResults: this.settings.pageSize,
           ...(pageToken ? { pageToken } : {}),
         });
         for (const file of files) {
           entries.push({
-            uri: toUri(file.name),
+            uri: gcsUri(bucket, file.name),
             relativePath: file.name.slice(prefix.length),
             size: Number(file.metadata.size ?? 0),
           });
         }
-        pageToken = (next as { pageToken?: string } | null)?.pageToken;
+        pageToken = (next as { pageToken?: string } | null | undefined)?.pageToken;
       } while (pageToken);
     } catch (error) {
-      throw mapGcsError(error, bucket, prefix, 'list');
+      throw mapGcsError(error, gcsUri(bucket, prefix), 'list');
     }
     return entries.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
   }
@@ -134,7 +177,7 @@ export class GcsBackend {
       const [found] = await this.file(bucket, key).exists();
       return found;
     } catch (error) {
-      throw mapGcsError(error, bucket, key, 'check');
+      throw mapGcsError(error, gcsUri(bucket, key), 'check');
     }
   }
 
@@ -142,82 +185,129 @@ export class GcsBackend {
     try {
       await this.file(bucket, key).delete({ ignoreNotFound: true });
     } catch (error) {
-      throw mapGcsError(error, bucket, key, 'delete');
+      throw mapGcsError(error, gcsUri(bucket, key), 'delete');
     }
   }
 
+  /** Server-side copy (the rewrite API): the bytes never travel through this process. */
   async copy(fromBucket: string, fromKey: string, toBucket: string, toKey: string): Promise<void> {
     try {
       await this.file(fromBucket, fromKey).copy(this.client.bucket(toBucket).file(toKey));
     } catch (error) {
-      throw mapGcsError(error, fromBucket, fromKey, 'copy');
+      throw mapGcsError(error, `${gcsUri(fromBucket, fromKey)} to ${gcsUri(toBucket, toKey)}`, 'copy');
     }
+  }
+
+  /**
+   * The object's bytes, CRC32C-checked, errors mapped. A watchdog fails the download when no byte arrives for
+   * `stallTimeoutMs` while the reader wants more: the SDK's HTTP client (node-fetch 2) never ends or fails a body
+   * whose connection dropped mid-way, so without it a read hangs forever.
+   */
+  private download(bucket: string, key: string, generation: number | undefined): Readable {
+    const uri = gcsUri(bucket, key);
+    const source = this.client
+      .bucket(bucket)
+      .file(key, generation === undefined ? {} : { generation })
+      .createReadStream({ validation: 'crc32c' });
+    const out = new PassThrough();
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        // A slow reader is not a stalled network: wait for it.
+        if (out.writableNeedDrain) return arm();
+        const seconds = this.settings.stallTimeoutMs / 1000;
+        const stall = Object.assign(new Error(`no data for ${seconds} s, the connection stalled`), {
+          code: 'ETIMEDOUT',
+        });
+        source.destroy(stall);
+      }, this.settings.stallTimeoutMs);
+    };
+    // Armed from the response on: before it, the SDK may be waiting out a retry backoff.
+    source.once('response', arm);
+    source.on('data', arm);
+    source.on('error', (error) => {
+      clearTimeout(timer);
+      out.destroy(mapGcsError(error, uri, 'read'));
+    });
+    source.on('end', () => clearTimeout(timer));
+    out.on('close', () => {
+      clearTimeout(timer);
+      source.destroy();
+    });
+    source.pipe(out);
+    return out;
   }
 
   private file(bucket: string, key: string): File {
     return this.client.bucket(bucket).file(key);
   }
+
+  /** Whether the object holds exactly these bytes (same size and CRC32C). */
+  private async holds(bucket: string, key: string, size: number, crc32c: string): Promise<boolean> {
+    try {
+      const [metadata] = await this.file(bucket, key).getMetadata();
+      return Number(metadata.size) === size && metadata.crc32c === crc32c;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The SDK retries a download that fails before its body starts; one cut short mid-body or failing its checksum
+   * is retried here, from the start, so `read` either returns verified bytes or fails.
+   */
+  private async retryingDownload<T>(uri: string, attempt: () => Promise<T>): Promise<T> {
+    for (let n = 0; ; n += 1) {
+      try {
+        return await attempt();
+      } catch (error) {
+        const mapped = mapGcsError(error, uri, 'read');
+        const transient = mapped.code === 'STORAGE_CHECKSUM' || mapped.code === 'STORAGE_UNREACHABLE';
+        if (!transient || n >= this.settings.maxRetries || isRefused(error)) throw mapped;
+        await sleep(this.retryDelay(n));
+      }
+    }
+  }
 }
 
-function mapGcsError(error: unknown, bucket: string, key: string, action: string): StorageError {
-  if (error instanceof StorageError) return error;
-  const uri = `gs://${bucket}/${key}`;
-  const status = Number((error as { code?: unknown }).code);
-  const code = String((error as { code?: unknown }).code ?? '');
-  const message = (error as Error).message ?? String(error);
-  if (status === 404) {
-    return new StorageError('STORAGE_NOT_FOUND', `cannot ${action} ${uri}: not found`, {
-      hint: 'check the bucket and object name (gs://bucket/path)',
-      cause: error,
-    });
+function gcsUri(bucket: string, key: string): string {
+  return `gs://${bucket}/${key}`;
+}
+
+function toBuffer(data: Buffer | Uint8Array | string): Buffer {
+  if (typeof data === 'string') return Buffer.from(data);
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function crc32cOf(data: Buffer): string {
+  const crc = new CRC32C();
+  crc.update(data);
+  return crc.toString();
+}
+
+/** A refused connection already went through the SDK's retries; repeating it here would only multiply waits. */
+function isRefused(error: unknown): boolean {
+  return (error as { code?: unknown } | undefined)?.code === 'ECONNREFUSED';
+}
+
+/** The buffered head of a stream, then the rest of it; closing early closes the source too. */
+async function* concatIterator(
+  head: Buffer[],
+  rest: AsyncIterator<Uint8Array | string>,
+): AsyncGenerator<Buffer> {
+  let finished = false;
+  try {
+    yield* head;
+    for (;;) {
+      const next = await rest.next();
+      if (next.done) {
+        finished = true;
+        return;
+      }
+      yield toBuffer(next.value);
+    }
+  } finally {
+    if (!finished) await rest.return?.();
   }
-  if (status === 401 || status === 403) {
-    return new StorageError('STORAGE_FORBIDDEN', `cannot ${action} ${uri}: access denied (${status})`, {
-      hint: 'run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS, and grant the account roles/storage.objectAdmin on the bucket',
-      cause: error,
-    });
-  }
-  if (status === 429 || status >= 500) {
-    return new StorageError(
-      'STORAGE_UNAVAILABLE',
-      `cannot ${action} ${uri}: GCS kept answering ${status} after retries`,
-      {
-        hint: 'the service is overloaded or down; try again later (retries back off exponentially)',
-        cause: error,
-      },
-    );
-  }
-  if (status === 412) {
-    return new StorageError('STORAGE_PRECONDITION', `cannot ${action} ${uri}: it changed meanwhile (412)`, {
-      cause: error,
-    });
-  }
-  if (
-    code === 'CONTENT_DOWNLOAD_MISMATCH' ||
-    code === 'FILE_NO_UPLOAD' ||
-    /mismatch|checksum/i.test(message)
-  ) {
-    return new StorageError(
-      'STORAGE_CHECKSUM',
-      `cannot ${action} ${uri}: checksum mismatch, data was corrupted in transit`,
-      {
-        hint: 'retry; if it persists, the stored object may be damaged: re-upload it',
-        cause: error,
-      },
-    );
-  }
-  if (
-    ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT'].includes(code) ||
-    /ECONNREFUSED|ENOTFOUND|socket hang up/.test(message)
-  ) {
-    return new StorageError(
-      'STORAGE_UNREACHABLE',
-      `cannot ${action} ${uri}: storage endpoint unreachable (${code || message})`,
-      {
-        hint: 'check the network, or STORAGE_EMULATOR_HOST when using an emulator',
-        cause: error,
-      },
-    );
-  }
-  return new StorageError('STORAGE_IO', `cannot ${action} ${uri}: ${message}`, { cause: error });
 }

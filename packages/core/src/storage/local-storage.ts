@@ -1,18 +1,25 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { createReadStream, createWriteStream, type Dirent } from 'node:fs';
+import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StorageError } from '../errors.ts';
-import type { StorageEntry } from './types.ts';
+import type { StorageEntry, WriteOptions } from './types.ts';
+
+/** Temp files are `.<name>.<12 hex>.tmp` beside their target; listings skip them. */
+const TEMP_FILE = /^\..*\.[0-9a-f]{12}\.tmp$/;
+/** Keeps temp names under the usual 255-byte file name limit even for long targets. */
+const MAX_TEMP_STEM = 160;
 
 /**
- * Local-disk backend. Every write goes to a temp file beside the target, is fsynced, then renamed over it, so a
- * crash or a failing source stream never leaves a half-written file under the real name.
+ * Local-disk backend. Every write goes to a temp file beside the target, is fsynced, then renamed over it (or hard
+ * linked, for create-only writes), so a crash or a failing source never leaves a half-written file under the real
+ * name, and readers see either the old or the new content.
  */
 export class LocalBackend {
   async read(path: string): Promise<Buffer> {
+    await this.assertFile(path);
     try {
       return await readFile(path);
     } catch (error) {
@@ -25,44 +32,60 @@ export class LocalBackend {
     return createReadStream(path);
   }
 
-  async write(path: string, data: Buffer | Uint8Array | string): Promise<void> {
-    await this.writeStream(path, Readable.from([typeof data === 'string' ? Buffer.from(data) : data]));
+  async write(path: string, data: Buffer | Uint8Array | string, options: WriteOptions = {}): Promise<void> {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    await this.writeStream(path, Readable.from([bytes]), options);
   }
 
-  async writeStream(path: string, source: Readable | AsyncIterable<Uint8Array>): Promise<void> {
-    await mkdir(dirname(path), { recursive: true }).catch((error) => {
-      throw mapError(error, dirname(path), 'create directory');
+  async writeStream(
+    path: string,
+    source: Readable | AsyncIterable<Uint8Array>,
+    options: WriteOptions = {},
+  ): Promise<void> {
+    const dir = dirname(path);
+    await mkdir(dir, { recursive: true }).catch((error: unknown) => {
+      throw mapError(error, dir, 'create directory for');
     });
-    const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+    const temp = join(
+      dir,
+      `.${basename(path).slice(0, MAX_TEMP_STEM)}.${randomBytes(6).toString('hex')}.tmp`,
+    );
     try {
-      await pipeline(source, createWriteStream(temp, { flags: 'wx' }));
-      const handle = await open(temp, 'r');
-      await handle.sync().finally(() => handle.close());
-      await rename(temp, path);
+      // `flush` fsyncs before close: after the rename the new content is durable, not just visible.
+      await pipeline(source, createWriteStream(temp, { flags: 'wx', flush: true }));
+      if (options.ifNotExists) {
+        // link() fails if the target exists, atomically; rename() would silently replace it.
+        await link(temp, path).catch((error: NodeJS.ErrnoException) => {
+          if (error.code === 'EEXIST') throw alreadyExists(path, error);
+          throw error;
+        });
+        await unlink(temp);
+      } else {
+        await rename(temp, path);
+      }
+      await syncDirectory(dir);
     } catch (error) {
       await rm(temp, { force: true });
       throw error instanceof StorageError ? error : mapError(error, path, 'write');
     }
   }
 
+  /** Every file under a directory, recursively, sorted; a missing directory (or a file) lists as empty. */
   async list(prefix: string): Promise<StorageEntry[]> {
     const entries: StorageEntry[] = [];
     const walk = async (dir: string): Promise<void> => {
-      let children: import('node:fs').Dirent[];
+      let children: Dirent[];
       try {
         children = await readdir(dir, { withFileTypes: true });
       } catch (error) {
-        if (
-          (error as NodeJS.ErrnoException).code === 'ENOENT' ||
-          (error as NodeJS.ErrnoException).code === 'ENOTDIR'
-        )
-          return;
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return;
         throw mapError(error, dir, 'list');
       }
       for (const child of children) {
         const full = join(dir, child.name);
         if (child.isDirectory()) await walk(full);
-        else if (child.isFile() && !isTempFile(child.name)) {
+        else if (child.isFile() && !TEMP_FILE.test(child.name)) {
           const { size } = await stat(full);
           entries.push({ uri: full, relativePath: relative(prefix, full).split(sep).join('/'), size });
         }
@@ -75,8 +98,10 @@ export class LocalBackend {
   async exists(path: string): Promise<boolean> {
     try {
       return (await stat(path)).isFile();
-    } catch {
-      return false;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+      throw mapError(error, path, 'check');
     }
   }
 
@@ -86,21 +111,45 @@ export class LocalBackend {
     });
   }
 
+  /** Removes a directory and everything in it; like GCS prefixes, a plain file is not a tree and is left alone. */
   async deleteTree(prefix: string): Promise<void> {
-    await rm(prefix, { recursive: true, force: true });
+    const found = await stat(prefix).catch(() => undefined);
+    if (!found?.isDirectory()) return;
+    await rm(prefix, { recursive: true, force: true }).catch((error: unknown) => {
+      throw mapError(error, prefix, 'delete');
+    });
   }
 
   private async assertFile(path: string): Promise<void> {
+    let isFile: boolean;
     try {
-      if (!(await stat(path)).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+      isFile = (await stat(path)).isFile();
     } catch (error) {
       throw mapError(error, path, 'read');
+    }
+    if (!isFile) {
+      throw new StorageError('STORAGE_NOT_A_FILE', `cannot read ${path}: it is a directory`, {
+        hint: 'give the path of a file; use list() for the files under a directory',
+      });
     }
   }
 }
 
-function isTempFile(name: string): boolean {
-  return name.startsWith('.') && name.endsWith('.tmp');
+/** Makes the rename itself durable; some filesystems cannot fsync a directory, which is no reason to fail. */
+async function syncDirectory(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r');
+    await handle.sync().finally(() => handle.close());
+  } catch {
+    // best effort
+  }
+}
+
+function alreadyExists(path: string, cause: unknown): StorageError {
+  return new StorageError('STORAGE_EXISTS', `cannot create ${path}: it already exists`, {
+    hint: 'this write must not replace an existing file; pick a new name or delete the old one first',
+    cause,
+  });
 }
 
 function mapError(error: unknown, path: string, action: string): StorageError {
@@ -111,18 +160,24 @@ function mapError(error: unknown, path: string, action: string): StorageError {
       cause: error,
     });
   }
-  if (code === 'EACCES' || code === 'EPERM') {
-    return new StorageError('STORAGE_FORBIDDEN', `cannot ${action} ${path}: permission denied`, {
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return new StorageError('STORAGE_FORBIDDEN', `cannot ${action} ${path}: permission denied (${code})`, {
       hint: 'check the file permissions or choose another directory',
       cause: error,
     });
   }
-  if (code === 'EISDIR') {
-    return new StorageError('STORAGE_NOT_A_FILE', `cannot ${action} ${path}: it is a directory`, {
+  if (code === 'ENOTDIR' || code === 'EEXIST') {
+    return new StorageError('STORAGE_NOT_A_DIRECTORY', `cannot ${action} ${path}: a parent is a file`, {
+      hint: 'a file is in the way of this path; move it or choose another path',
       cause: error,
     });
   }
-  return new StorageError('STORAGE_IO', `cannot ${action} ${path}: ${(error as Error).message}`, {
-    cause: error,
-  });
+  if (code === 'ENOSPC') {
+    return new StorageError('STORAGE_FULL', `cannot ${action} ${path}: no space left on the device`, {
+      hint: 'free disk space or write to another volume',
+      cause: error,
+    });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new StorageError('STORAGE_IO', `cannot ${action} ${path}: ${message}`, { cause: error });
 }

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 
-/** One object found under a prefix. `uri` is absolute (same scheme as the listed prefix). */
+/** One object found under a prefix. `uri` is absolute (a path, `file://` URL or `gs://` URI, like the prefix). */
 export interface StorageEntry {
   uri: string;
   /** Path relative to the listed prefix, always with `/` separators. */
@@ -10,6 +10,12 @@ export interface StorageEntry {
 
 export interface WriteOptions {
   contentType?: string;
+  /**
+   * Create only: fail with `STORAGE_EXISTS` when the target already exists instead of replacing it (GCS:
+   * `ifGenerationMatch: 0`; local: an atomic hard link). For artifacts that must never be overwritten, such as a
+   * published version.
+   */
+  ifNotExists?: boolean;
 }
 
 /**
