@@ -83,12 +83,10 @@ export class GcsBackend {
     } catch (error) {
       const mapped = mapGcsError(error, uri, 'write');
       if (options.ifNotExists && mapped.code === 'STORAGE_PRECONDITION') {
-        // A create-only upload whose response was lost is retried and then meets its own object: that is success.
+        // A create-only upload whose response was lost is retried and then meets its own object (or one with the
+        // very same bytes): the caller's intent holds, so that is success.
         if (await this.holds(bucket, key, bytes.length, crc32c)) return;
-        throw new StorageError('STORAGE_EXISTS', `cannot create ${uri}: it already exists`, {
-          hint: 'this write must not replace an existing object; pick a new name or delete the old one first',
-          cause: error,
-        });
+        throw alreadyExists(uri, error);
       }
       throw mapped;
     }
@@ -135,12 +133,7 @@ export class GcsBackend {
       await pipeline(Readable.from(concatIterator(head, iterator)), sink);
     } catch (error) {
       const mapped = mapGcsError(error, uri, 'write');
-      if (options.ifNotExists && mapped.code === 'STORAGE_PRECONDITION') {
-        throw new StorageError('STORAGE_EXISTS', `cannot create ${uri}: it already exists`, {
-          hint: 'this write must not replace an existing object; pick a new name or delete the old one first',
-          cause: error,
-        });
-      }
+      if (options.ifNotExists && mapped.code === 'STORAGE_PRECONDITION') throw alreadyExists(uri, error);
       throw mapped;
     }
   }
@@ -264,7 +257,7 @@ export class GcsBackend {
       } catch (error) {
         const mapped = mapGcsError(error, uri, 'read');
         const transient = mapped.code === 'STORAGE_CHECKSUM' || mapped.code === 'STORAGE_UNREACHABLE';
-        if (!transient || n >= this.settings.maxRetries || isRefused(error)) throw mapped;
+        if (!transient || n >= this.settings.maxRetries || alreadyRetried(error)) throw mapped;
         await sleep(this.retryDelay(n));
       }
     }
@@ -286,9 +279,25 @@ function crc32cOf(data: Buffer): string {
   return crc.toString();
 }
 
-/** A refused connection already went through the SDK's retries; repeating it here would only multiply waits. */
-function isRefused(error: unknown): boolean {
-  return (error as { code?: unknown } | undefined)?.code === 'ECONNREFUSED';
+/**
+ * Failures to connect at all (refused, DNS) already went through the SDK's retries before any byte flowed;
+ * repeating them here would only multiply the waits.
+ */
+function alreadyRetried(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current !== undefined && current !== null && depth < 5; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+function alreadyExists(uri: string, cause: unknown): StorageError {
+  return new StorageError('STORAGE_EXISTS', `cannot create ${uri}: it already exists`, {
+    hint: 'this write must not replace an existing object; pick a new name or delete the old one first',
+    cause,
+  });
 }
 
 /** The buffered head of a stream, then the rest of it; closing early closes the source too. */
