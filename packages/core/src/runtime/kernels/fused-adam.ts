@@ -1,5 +1,6 @@
+import type { TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
-import { allocateFloat32, heapFloat32, type WasmBackend } from './wasm-access.ts';
+import { allocateFloat32, heapFloat32, heapOffset, simd, type WasmBackend } from './wasm-access.ts';
 
 /** Adam hyper-parameters; the defaults are tfjs's (`tf.train.adam`). */
 export interface AdamOptions {
@@ -10,16 +11,16 @@ export interface AdamOptions {
   epsilon?: number;
 }
 
-interface Moments {
-  m: Float32Array;
-  v: Float32Array;
-}
+/** First and second moments: on the wasm heap while training on wasm, in JS arrays elsewhere. */
+type Moments =
+  | { where: 'heap'; backend: WasmBackend; m: TensorInfo; v: TensorInfo }
+  | { where: 'js'; m: Float32Array; v: Float32Array };
 
 /**
  * Adam with the same update as `tf.train.adam`, applied in one pass per variable instead of ~14 tfjs kernels
- * (each with its own allocation, dispatch and full sweep over the weights): on the wasm backend it reads weights and
- * gradients straight from the wasm heap and writes the new weights into a fresh tensor. The moments live in plain
- * Float32Arrays. Works on any backend (elsewhere through `dataSync`).
+ * (each with its own allocation, dispatch and full sweep over the weights): on the wasm backend one SIMD loop reads
+ * weights, gradients and moments on the wasm heap and writes the new weights into a fresh tensor. Works on any
+ * backend (elsewhere a JS loop through `dataSync`); the moments follow if training moves between backends.
  *
  * The new weights always go to a new tensor: the wasm backend caches packed XNNPACK weights per tensor id, so
  * writing in place would leave stale weights in its convolution and matmul caches.
@@ -58,49 +59,108 @@ export class FusedAdam {
       if (!variable || !gradient) continue;
       if (variable.dtype !== 'float32' || gradient.dtype !== 'float32')
         throw new TypeError(`FusedAdam updates float32 variables only; '${name}' is ${variable.dtype}`);
-      let moments = this.moments.get(name);
-      if (!moments) {
-        moments = { m: new Float32Array(variable.size), v: new Float32Array(variable.size) };
-        this.moments.set(name, moments);
-      }
-      const next = this.update(variable, gradient, moments, correction1, correction2);
+      const onWasm = tf.getBackend() === 'wasm';
+      const moments = this.momentsFor(
+        name,
+        variable.size,
+        onWasm ? (tf.backend() as WasmBackend) : undefined,
+      );
+      const next =
+        moments.where === 'heap'
+          ? this.updateOnHeap(moments, variable, gradient, correction1, correction2)
+          : this.updateInJs(moments, variable, gradient, correction1, correction2);
       variable.assign(next);
       next.dispose();
     }
   }
 
-  /** Drops the moments (tfjs's optimizers hold theirs in variables that need disposing; ours are plain arrays). */
+  /** Frees the moments. */
   dispose(): void {
+    for (const moments of this.moments.values()) {
+      if (moments.where === 'heap') {
+        moments.backend.disposeData(moments.m.dataId);
+        moments.backend.disposeData(moments.v.dataId);
+      }
+    }
     this.moments.clear();
   }
 
-  private update(
+  /** The variable's moments where the current backend needs them, moved there if training switched backends. */
+  private momentsFor(name: string, size: number, backend: WasmBackend | undefined): Moments {
+    const current = this.moments.get(name);
+    if (backend && current?.where === 'heap' && current.backend === backend) return current;
+    if (!backend && current?.where === 'js') return current;
+    let m = new Float32Array(size);
+    let v = new Float32Array(size);
+    if (current?.where === 'heap') {
+      m = heapFloat32(current.backend, current.m).slice();
+      v = heapFloat32(current.backend, current.v).slice();
+      current.backend.disposeData(current.m.dataId);
+      current.backend.disposeData(current.v.dataId);
+    } else if (current?.where === 'js') {
+      ({ m, v } = current);
+    }
+    let next: Moments = { where: 'js', m, v };
+    if (backend) {
+      const heap = {
+        where: 'heap' as const,
+        backend,
+        m: allocateFloat32(backend, [size]),
+        v: allocateFloat32(backend, [size]),
+      };
+      heapFloat32(backend, heap.m).set(m);
+      heapFloat32(backend, heap.v).set(v);
+      next = heap;
+    }
+    this.moments.set(name, next);
+    return next;
+  }
+
+  private updateOnHeap(
+    moments: Extract<Moments, { where: 'heap' }>,
     variable: tf.Variable,
     gradient: tf.Tensor,
-    { m, v }: Moments,
+    correction1: number,
+    correction2: number,
+  ): tf.Tensor {
+    const { backend } = moments;
+    const out = allocateFloat32(backend, variable.shape);
+    simd(backend).adam(
+      heapOffset(backend, variable),
+      heapOffset(backend, gradient),
+      heapOffset(backend, moments.m),
+      heapOffset(backend, moments.v),
+      heapOffset(backend, out),
+      variable.size,
+      this.beta1,
+      this.beta2,
+      correction1,
+      correction2,
+      this.learningRate,
+      this.epsilon,
+    );
+    return tf.engine().makeTensorFromTensorInfo(out);
+  }
+
+  private updateInJs(
+    { m, v }: Extract<Moments, { where: 'js' }>,
+    variable: tf.Variable,
+    gradient: tf.Tensor,
     correction1: number,
     correction2: number,
   ): tf.Tensor {
     const { beta1, beta2, epsilon, learningRate } = this;
-    const step = (w: Float32Array, g: Float32Array, out: Float32Array) => {
-      for (let i = 0; i < out.length; i += 1) {
-        const gi = g[i]!;
-        const mi = beta1 * m[i]! + (1 - beta1) * gi;
-        const vi = beta2 * v[i]! + (1 - beta2) * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        out[i] = w[i]! - (learningRate * (mi / correction1)) / (Math.sqrt(vi / correction2) + epsilon);
-      }
-    };
-    if (tf.getBackend() === 'wasm') {
-      const backend = tf.backend() as WasmBackend;
-      const info = allocateFloat32(backend, variable.shape);
-      // Views are taken after the allocation: it may grow (and so move) the heap.
-      step(heapFloat32(backend, variable), heapFloat32(backend, gradient), heapFloat32(backend, info));
-      return tf.engine().makeTensorFromTensorInfo(info);
-    }
+    const w = variable.dataSync() as Float32Array;
+    const g = gradient.dataSync() as Float32Array;
     const out = new Float32Array(variable.size);
-    step(variable.dataSync() as Float32Array, gradient.dataSync() as Float32Array, out);
+    for (let i = 0; i < out.length; i += 1) {
+      const gi = g[i]!;
+      const mi = beta1 * m[i]! + (1 - beta1) * gi;
+      const vi = beta2 * v[i]! + (1 - beta2) * gi * gi;
+      m[i] = mi;
+      v[i] = vi;
+      out[i] = w[i]! - (learningRate * (mi / correction1)) / (Math.sqrt(vi / correction2) + epsilon);
+    }
     return tf.tensor(out, variable.shape, 'float32');
   }
 }

@@ -142,31 +142,23 @@ describe('wasm training kernels match the cpu backend', () => {
     expect(maxRelativeError(df!, refDf!)).toBeLessThan(TOLERANCE);
   });
 
-  it('max pool gradient follows the cpu backend on ties, -Infinity and NaN', async () => {
-    const values = [
-      1,
-      1,
-      1,
-      1,
-      2,
-      5,
-      5,
-      0,
-      Number.NEGATIVE_INFINITY,
-      Number.NEGATIVE_INFINITY,
-      3,
-      3,
-      Number.NaN,
-      4,
-      4,
-      0,
-    ];
-    await expectSameOnWasmAndCpu(() => {
-      const x = tf.tensor4d(values, [1, 4, 4, 1]);
-      const pool = (a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid');
-      return [tf.grad(pool)(x, tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]))];
-    });
-  });
+  it.each([1, 4, 8])(
+    'max pool gradient follows the cpu backend on ties, -Infinity and NaN (%i channels)',
+    async (channels) => {
+      const pattern = [1, 1, 1, 1, 2, 5, 5, 0, -Infinity, -Infinity, 3, 3, Number.NaN, 4, 4, 0];
+      // Each channel gets the pattern shifted, so every window case lands in every SIMD lane.
+      const values = Array.from({ length: 16 * channels }, (_, i) => {
+        const [position, channel] = [Math.floor(i / channels), i % channels];
+        return pattern[(position + channel * 5) % 16]!;
+      });
+      await expectSameOnWasmAndCpu(() => {
+        const x = tf.tensor4d(values, [1, 4, 4, channels]);
+        const pool = (a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid');
+        const dy = tf.tensor4d(seededValues(4 * channels, 22), [1, 2, 2, channels]);
+        return [tf.grad(pool)(x, dy)];
+      });
+    },
+  );
 
   it.each([
     { shape: [64, 5, 5, 16], axes: [0, 1, 2], keepDims: false },
@@ -185,6 +177,8 @@ describe('wasm training kernels match the cpu backend', () => {
   it.each([
     { x: [2, 8, 8, 3], size: 2, stride: 2, pad: 'valid' as const },
     { x: [2, 9, 7, 3], size: 2, stride: 2, pad: 'valid' as const },
+    { x: [2, 9, 7, 8], size: 2, stride: 2, pad: 'valid' as const },
+    { x: [3, 6, 6, 4], size: 2, stride: 2, pad: 'same' as const },
     { x: [1, 9, 9, 2], size: 3, stride: 2, pad: 'same' as const },
     { x: [2, 7, 5, 4], size: 3, stride: 1, pad: 'same' as const },
   ])('max pool gradient: x=$x size=$size stride=$stride pad=$pad', async (c) => {

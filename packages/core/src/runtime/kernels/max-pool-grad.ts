@@ -5,7 +5,7 @@ import {
   type MaxPoolGradAttrs,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { allocateFloat32, heapFloat32, type WasmBackend } from './wasm-access.ts';
+import { allocateFloat32, heapFloat32, heapOffset, simd, type WasmBackend } from './wasm-access.ts';
 
 type PoolInfo = backend_util.Conv2DInfo;
 
@@ -32,17 +32,30 @@ function maxPoolGrad({
     attrs.dimRoundingMode,
   );
   const dx = allocateFloat32(backend, input.shape);
+  const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const unpadded = info.padInfo.top === 0 && info.padInfo.left === 0;
+  const twoByTwo =
+    unpadded && filterHeight === 2 && filterWidth === 2 && strideHeight === 2 && strideWidth === 2;
+  if (twoByTwo && info.inChannels % 4 === 0) {
+    simd(backend).maxPoolGrad2x2(
+      heapOffset(backend, input),
+      heapOffset(backend, dy),
+      heapOffset(backend, dx),
+      info.batchSize,
+      info.inHeight,
+      info.inWidth,
+      info.inChannels,
+      info.outHeight,
+      info.outWidth,
+    );
+    return dx;
+  }
   const out = heapFloat32(backend, dx);
   out.fill(0);
   const x = heapFloat32(backend, input);
   const grad = heapFloat32(backend, dy);
-  const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
-  const unpadded = info.padInfo.top === 0 && info.padInfo.left === 0;
-  if (unpadded && filterHeight === 2 && filterWidth === 2 && strideHeight === 2 && strideWidth === 2) {
-    routeTwoByTwo(x, grad, out, info);
-  } else {
-    routeAnyWindow(x, grad, out, info);
-  }
+  if (twoByTwo) routeTwoByTwo(x, grad, out, info);
+  else routeAnyWindow(x, grad, out, info);
   return dx;
 }
 

@@ -7,11 +7,11 @@ import {
   type TensorInfo,
   util,
 } from '@tensorflow/tfjs-core';
-import { allocateFloat32, heapFloat32, type WasmBackend } from './wasm-access.ts';
+import { allocateFloat32, heapOffset, simd, type WasmBackend } from './wasm-access.ts';
 
 /**
  * Sum over the leading axes of a float32 tensor (the bias gradient of every conv and dense layer: [N, H, W, C] →
- * [C]) as one pass down the rows. The stock wasm kernel reduces only the innermost axis, so it first transposes the
+ * [C]) as one SIMD pass down the rows. The stock wasm kernel reduces only the innermost axis, so it first transposes the
  * whole tensor; other reductions still go to it.
  */
 export function leadingAxesSumConfig(): KernelConfig | undefined {
@@ -29,14 +29,7 @@ export function leadingAxesSumConfig(): KernelConfig | undefined {
     const width = util.sizeFromShape(x.shape.slice(axes.length));
     const outShape = keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length);
     const out = allocateFloat32(backend, outShape);
-    const values = heapFloat32(backend, x);
-    // Float64 accumulators: float32 ones lose digits over tens of thousands of rows.
-    const totals = new Float64Array(width);
-    for (let r = 0; r < rows; r += 1) {
-      const base = r * width;
-      for (let c = 0; c < width; c += 1) totals[c]! += values[base + c]!;
-    }
-    heapFloat32(backend, out).set(totals);
+    simd(backend).sumRows(heapOffset(backend, x), rows, width, heapOffset(backend, out));
     return out;
   };
   return { ...original, kernelFunc, leadingAxes: true } as KernelConfig;

@@ -1,5 +1,6 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { getKernel, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { type SimdKernels, simdKernelsFor } from './simd/simd-kernels.ts';
 
 /**
  * Small helpers over tfjs-backend-wasm internals used by our kernels: tensors live on the wasm heap, and kernels
@@ -32,4 +33,14 @@ export function runWasmKernel(
 
 export function disposeInfo(backend: WasmBackend, info: TensorInfo): void {
   backend.disposeData(info.dataId);
+}
+
+/** Byte offset of a tensor's data on the wasm heap, for the SIMD kernels. */
+export function heapOffset(backend: WasmBackend, info: TensorInfo): number {
+  return (backend.dataIdMap.get(info.dataId) as unknown as { memoryOffset: number }).memoryOffset;
+}
+
+/** The SIMD helper kernels compiled over this backend's memory. */
+export function simd(backend: WasmBackend): SimdKernels {
+  return simdKernelsFor(backend.wasm as unknown as Parameters<typeof simdKernelsFor>[0]);
 }

@@ -26,12 +26,14 @@ describe('configureWasmBackend', () => {
     const run = () => {
       const input = tf.tensor4d(x, [4, 12, 12, 8]);
       const conv = tf.relu(tf.conv2d(input, tf.tensor4d(f, [3, 3, 8, 16]), 1, 'same'));
-      const pooled = tf.mean(conv, [1, 2]) as tf.Tensor2D;
+      // Max pool and a bias-style sum exercise the SIMD helpers over the shared memory.
+      const pooled = tf.sum(tf.maxPool(conv, 2, 2, 'valid'), [1, 2]) as tf.Tensor2D;
       const logits = tf.matMul(pooled, tf.tensor2d(w, [16, 10]));
       const grad = tf.grad((t: tf.Tensor) =>
         tf.sum(tf.square(tf.conv2d(t as tf.Tensor4D, tf.tensor4d(f, [3, 3, 8, 16]), 1, 'same'))),
       )(input);
-      return [logits, grad];
+      const poolGrad = tf.grad((t: tf.Tensor) => tf.sum(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid')))(conv);
+      return [logits, grad, poolGrad, tf.sum(conv, [0, 1, 2])];
     };
     const expected = await valuesOn('cpu', run);
     const actual = await valuesOn('wasm', run);
