@@ -90,8 +90,8 @@ export class FusedAdam {
     const current = this.moments.get(name);
     if (backend && current?.where === 'heap' && current.backend === backend) return current;
     if (!backend && current?.where === 'js') return current;
-    let m = new Float32Array(size);
-    let v = new Float32Array(size);
+    let m: Float32Array = new Float32Array(size);
+    let v: Float32Array = new Float32Array(size);
     if (current?.where === 'heap') {
       m = heapFloat32(current.backend, current.m).slice();
       v = heapFloat32(current.backend, current.v).slice();
