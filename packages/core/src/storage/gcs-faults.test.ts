@@ -21,8 +21,6 @@ beforeAll(async () => {
       apiEndpoint: endpoint,
       resumableThresholdBytes: 512 * 1024,
       resumableChunkBytes: 256 * 1024,
-      // Only the cut-short download test waits for it; a spurious stall on a busy machine just costs a retry.
-      stallTimeoutMs: 500,
       retry: { maxRetries: 2, maxRetryDelaySeconds: 1, retryDelayMultiplier: 1 },
     },
   });
@@ -222,8 +220,16 @@ describe('GCS backend: integrity', () => {
   it('re-reads a download cut short mid-body', async () => {
     const data = patterned(200 * 1024);
     emulator.putObject(BUCKET, 'integrity/cut.bin', data);
+    // Its own client with a short stall timeout, so no other test can trip it on a busy machine.
+    const watched = createStorage({
+      gcs: {
+        apiEndpoint: emulator.endpoint,
+        stallTimeoutMs: 1000,
+        retry: { maxRetries: 2, maxRetryDelaySeconds: 1 },
+      },
+    });
     emulator.injectFault({ method: 'GET', query: { alt: 'media' }, dropResponseAfterBytes: 50_000 });
-    const { requests, error } = await logged(() => storage.read(`gs://${BUCKET}/integrity/cut.bin`));
+    const { requests, error } = await logged(() => watched.read(`gs://${BUCKET}/integrity/cut.bin`));
     expect(error).toBeUndefined();
     expect(requests.map((r) => r.outcome)).toEqual(['dropped', 'answered']);
   });

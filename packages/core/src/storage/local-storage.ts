@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, type Dirent } from 'node:fs';
+import { createReadStream, type Dirent } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { StorageError } from '../errors.ts';
 import type { StorageEntry, WriteOptions } from './types.ts';
 
@@ -51,8 +50,7 @@ export class LocalBackend {
       `.${basename(path).slice(0, MAX_TEMP_STEM)}.${randomBytes(6).toString('hex')}.tmp`,
     );
     try {
-      // `flush` fsyncs before close: after the rename the new content is durable, not just visible.
-      await pipeline(source, createWriteStream(temp, { flags: 'wx', flush: true }));
+      await writeDurably(temp, source);
       if (options.ifNotExists) {
         // link() fails if the target exists, atomically; rename() would silently replace it.
         await link(temp, path).catch((error: NodeJS.ErrnoException) => {
@@ -132,6 +130,26 @@ export class LocalBackend {
         hint: 'give the path of a file; use list() for the files under a directory',
       });
     }
+  }
+}
+
+/**
+ * Writes the source to a new file and fsyncs it, so after the rename the content is durable, not just visible.
+ * The file handle is ours and is closed before this settles, success or failure: with a write stream, a failing
+ * source could settle the pipeline while the temp file was still being opened, and the cleanup would miss it.
+ */
+async function writeDurably(path: string, source: Readable | AsyncIterable<Uint8Array>): Promise<void> {
+  const handle = await open(path, 'wx');
+  try {
+    for await (const chunk of source as AsyncIterable<Uint8Array | string>) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      for (let offset = 0; offset < bytes.length; ) {
+        offset += (await handle.write(bytes, offset, bytes.length - offset)).bytesWritten;
+      }
+    }
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

@@ -24,15 +24,19 @@ export interface WriteOptions {
  * Every package reads and writes through this; nobody calls `fs` or the GCS SDK for artifacts directly.
  */
 export interface Storage {
+  /** The whole object, integrity-checked on GCS. Missing: `STORAGE_NOT_FOUND` naming the URI. */
   read(uri: string): Promise<Buffer>;
+  /** A stream of the object; a missing object rejects here, before any streaming starts. */
   readStream(uri: string): Promise<Readable>;
+  /** Replaces (or, with `ifNotExists`, creates) the object atomically: readers see the old or the new bytes. */
   write(uri: string, data: Buffer | Uint8Array | string, options?: WriteOptions): Promise<void>;
+  /** Like `write`, from a stream; a source that fails midway leaves nothing new visible. */
   writeStream(
     uri: string,
     source: Readable | AsyncIterable<Uint8Array>,
     options?: WriteOptions,
   ): Promise<void>;
-  /** Every object under a prefix (recursively), sorted by uri. */
+  /** Every object under a prefix (recursively, as if the prefix ended in `/`), sorted by uri. */
   list(prefixUri: string): Promise<StorageEntry[]>;
   exists(uri: string): Promise<boolean>;
   /** Deletes one object; deleting a missing object is not an error. */
