@@ -6,8 +6,9 @@ import {
   type KernelConfig,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { MAX_COLUMN_VALUES } from './conv2d-backprop-input.ts';
 import { writePatchColumns } from './im2col.ts';
-import { allocateFloat32, disposeInfo, heapFloat32, runWasmKernel, type WasmBackend } from './wasm-access.ts';
+import { allocateFloat32, disposeInfo, runWasmKernel, type WasmBackend } from './wasm-access.ts';
 
 type ConvInfo = backend_util.Conv2DInfo;
 
@@ -79,7 +80,7 @@ function filterGradientByPatchColumns(backend: WasmBackend, x: TensorInfo, dy: T
   const n = info.batchSize * info.outHeight * info.outWidth;
   const channelMajor = runWasmKernel(backend, 'Transpose', { x }, { perm: [3, 0, 1, 2] });
   const columns = allocateFloat32(backend, [1, k, n]);
-  writePatchColumns(heapFloat32(backend, channelMajor), info, heapFloat32(backend, columns));
+  writePatchColumns(backend, channelMajor, info, columns);
   disposeInfo(backend, channelMajor);
   const dy3d = runWasmKernel(backend, 'Reshape', { x: dy }, { shape: [1, n, info.outChannels] });
   const product = runWasmKernel(
@@ -108,14 +109,16 @@ export function forceFilterGradientMethod(method: FilterGradientMethod | undefin
 }
 
 /**
- * The convolution form has no JS pass but XNNPACK computes its output (fh·fw·inC values per output channel) in
- * small tiles, so few filter taps (a first layer on 1-3 channels) leave it mostly idle; there the patch matrix wins
- * (measured 3-5 ms vs 19 ms for 3x3x1x32 at batch 64; 20 vs 20-28 ms for 3x3x32x64).
+ * The patch-matrix form is the default: its matmul runs at XNNPACK's GEMM speed, while the convolution form pays
+ * tfjs's transpose and XNNPACK's packing of a filter as large as dy and computes small outputs in idle tiles
+ * (measured at batch 64, 2 threads: 12.9 vs 21.8 ms for 3x3x32x64, 1.5 vs 23.7 ms for 3x3x1x32). The convolution
+ * form needs no [K, N] buffer, so it takes over past MAX_COLUMN_VALUES (large images).
  */
 function chooseMethod(info: ConvInfo): FilterGradientMethod {
   if (forcedMethod) return forcedMethod;
-  const taps = info.filterHeight * info.filterWidth * info.inChannels;
-  return taps >= 64 ? 'convolution' : 'patch-columns';
+  const columns =
+    info.filterHeight * info.filterWidth * info.inChannels * info.batchSize * info.outHeight * info.outWidth;
+  return columns <= MAX_COLUMN_VALUES ? 'patch-columns' : 'convolution';
 }
 
 function conv2dBackpropFilter({

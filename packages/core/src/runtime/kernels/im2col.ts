@@ -1,47 +1,123 @@
-import type { backend_util } from '@tensorflow/tfjs-core';
+import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
+import { heapFloat32, heapOffset, simd, type WasmBackend } from './wasm-access.ts';
 
 type ConvInfo = backend_util.Conv2DInfo;
 
-/**
- * Transposed patch matrix: one row per filter tap (kh, kw, ci), one column per output position (b, oh, ow).
- * Reads the input channel-major ([inC, batch, H, W], `xChannelMajor`) so that every write and, at stride 1, every
- * read runs along a contiguous row.
- */
-export function writePatchColumns(xChannelMajor: Float32Array, info: ConvInfo, out: Float32Array): void {
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
-  const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
-  const { top, left } = info.padInfo;
-  const n = batchSize * outHeight * outWidth;
-  const plane = inHeight * inWidth;
-  // The range of ow whose input column is inside the image, per kw; outside it the tap reads padding.
-  for (let kh = 0; kh < filterHeight; kh += 1) {
-    for (let kw = 0; kw < filterWidth; kw += 1) {
-      const offset = kw * dilationWidth - left;
-      const owFirst = Math.max(0, Math.ceil(-offset / strideWidth));
-      const owEnd = Math.min(outWidth, Math.floor((inWidth - 1 - offset) / strideWidth) + 1);
-      for (let ci = 0; ci < inChannels; ci += 1) {
-        const rowStart = ((kh * filterWidth + kw) * inChannels + ci) * n;
-        for (let b = 0; b < batchSize; b += 1) {
-          const image = (ci * batchSize + b) * plane;
-          for (let oh = 0; oh < outHeight; oh += 1) {
-            const target = rowStart + (b * outHeight + oh) * outWidth;
-            const ih = oh * strideHeight + kh * dilationHeight - top;
-            if (ih < 0 || ih >= inHeight || owEnd <= owFirst) {
-              out.fill(0, target, target + outWidth);
-              continue;
-            }
-            if (owFirst > 0) out.fill(0, target, target + owFirst);
-            if (owEnd < outWidth) out.fill(0, target + owEnd, target + outWidth);
-            const source = image + ih * inWidth + offset;
-            if (strideWidth === 1) {
-              for (let ow = owFirst; ow < owEnd; ow += 1) out[target + ow] = xChannelMajor[source + ow]!;
-            } else {
-              for (let ow = owFirst; ow < owEnd; ow += 1)
-                out[target + ow] = xChannelMajor[source + ow * strideWidth]!;
-            }
-          }
-        }
-      }
+/** Output positions [first, end) along one axis whose input index o·stride + tap·dilation − pad is in [0, size). */
+function validRange(out: number, size: number, stride: number, tapOffset: number): [number, number] {
+  const first = tapOffset >= 0 ? 0 : Math.ceil(-tapOffset / stride);
+  const last = size - 1 - tapOffset;
+  const end = last < 0 ? 0 : Math.floor(last / stride) + 1;
+  return [Math.min(first, out), Math.min(end, out)];
+}
+
+interface Tap {
+  kh: number;
+  kw: number;
+  oh: [number, number];
+  ow: [number, number];
+  /** Input row and column of the first valid output position. */
+  ih: number;
+  iw: number;
+}
+
+function taps(info: ConvInfo): { taps: Tap[]; partial: boolean } {
+  const list: Tap[] = [];
+  let partial = false;
+  for (let kh = 0; kh < info.filterHeight; kh += 1) {
+    const hOffset = kh * info.dilationHeight - info.padInfo.top;
+    const oh = validRange(info.outHeight, info.inHeight, info.strideHeight, hOffset);
+    for (let kw = 0; kw < info.filterWidth; kw += 1) {
+      const wOffset = kw * info.dilationWidth - info.padInfo.left;
+      const ow = validRange(info.outWidth, info.inWidth, info.strideWidth, wOffset);
+      partial ||= oh[0] > 0 || oh[1] < info.outHeight || ow[0] > 0 || ow[1] < info.outWidth;
+      if (oh[1] <= oh[0] || ow[1] <= ow[0]) continue;
+      list.push({
+        kh,
+        kw,
+        oh,
+        ow,
+        ih: oh[0] * info.strideHeight + hOffset,
+        iw: ow[0] * info.strideWidth + wOffset,
+      });
     }
+  }
+  return { taps: list, partial };
+}
+
+/**
+ * Transposed patch matrix [K = fh·fw·inC, N = batch·outH·outW] (rows in filter-layout order (kh, kw, ci), columns
+ * (b, oh, ow)) from the input in channel-major layout [inC, batch, H, W]: per filter tap, one SIMD block copy whose
+ * runs are output rows. Taps in the padding stay zero.
+ */
+export function writePatchColumns(
+  backend: WasmBackend,
+  xChannelMajor: TensorInfo,
+  info: ConvInfo,
+  out: TensorInfo,
+): void {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterWidth } = info;
+  const { strideHeight, strideWidth } = info;
+  const n = batchSize * outHeight * outWidth;
+  const { taps: list, partial } = taps(info);
+  if (partial) heapFloat32(backend, out).fill(0);
+  const kernels = simd(backend);
+  const src = heapOffset(backend, xChannelMajor);
+  const dst = heapOffset(backend, out);
+  for (const { kh, kw, oh, ow, ih, iw } of list) {
+    const rows = oh[1] - oh[0];
+    const cols = ow[1] - ow[0];
+    const source = src + 4 * (ih * inWidth + iw);
+    const target = dst + 4 * ((kh * filterWidth + kw) * inChannels * n + oh[0] * outWidth + ow[0]);
+    const [n2, ss2, run] = strideWidth === 1 ? [1, 0, cols] : [cols, strideWidth, 1];
+    kernels.copyRuns(
+      source,
+      target,
+      inChannels * batchSize,
+      inHeight * inWidth,
+      outHeight * outWidth,
+      rows,
+      strideHeight * inWidth,
+      outWidth,
+      n2,
+      ss2,
+      1,
+      run,
+    );
+  }
+}
+
+/**
+ * col2im: dx[b, ih, iw, ci] = Σ over taps of columns[(b, oh, ow), (kh, kw, ci)], the columns being dy · Wᵀ
+ * [N, K]. Per filter tap, one SIMD block add whose runs are the inC channels of a pixel.
+ */
+export function addPatchRows(
+  backend: WasmBackend,
+  columns: TensorInfo,
+  info: ConvInfo,
+  dx: TensorInfo,
+): void {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterWidth, filterHeight } = info;
+  const { strideHeight, strideWidth } = info;
+  const k = filterHeight * filterWidth * inChannels;
+  heapFloat32(backend, dx).fill(0);
+  const kernels = simd(backend);
+  const src = heapOffset(backend, columns);
+  const dst = heapOffset(backend, dx);
+  for (const { kh, kw, oh, ow, ih, iw } of taps(info).taps) {
+    kernels.addRuns(
+      src + 4 * ((oh[0] * outWidth + ow[0]) * k + (kh * filterWidth + kw) * inChannels),
+      dst + 4 * (ih * inWidth + iw) * inChannels,
+      batchSize,
+      outHeight * outWidth * k,
+      inHeight * inWidth * inChannels,
+      oh[1] - oh[0],
+      outWidth * k,
+      strideHeight * inWidth * inChannels,
+      ow[1] - ow[0],
+      k,
+      strideWidth * inChannels,
+      inChannels,
+    );
   }
 }

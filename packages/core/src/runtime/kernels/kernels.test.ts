@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { forceFilterGradientMethod } from './conv2d-backprop-filter.ts';
+import { forceInputGradientMethod } from './conv2d-backprop-input.ts';
 import { maxRelativeError, seededValues, valuesOn } from './gradient-check.ts';
 import { registerWasmTrainingKernels } from './index.ts';
 
@@ -54,16 +55,20 @@ const CONV_CASES: Array<{
   { x: [3, 12, 12, 1], f: [3, 3, 1, 32], stride: 1, pad: 'valid', dilation: 1 },
 ];
 
-afterEach(() => forceFilterGradientMethod(undefined));
+afterEach(() => {
+  forceFilterGradientMethod(undefined);
+  forceInputGradientMethod(undefined);
+});
 
 describe('wasm training kernels match the cpu backend', () => {
   it.each(
     CONV_CASES.flatMap((c) => [
-      { ...c, method: 'convolution' as const },
-      { ...c, method: 'patch-columns' as const },
+      { ...c, method: 'convolution' as const, input: 'convolution' as const },
+      { ...c, method: 'patch-columns' as const, input: 'col2im' as const },
     ]).filter((c) => c.dilation === 1),
-  )('conv2d gradients ($method): x=$x f=$f stride=$stride pad=$pad', async (c) => {
+  )('conv2d gradients ($method, $input): x=$x f=$f stride=$stride pad=$pad', async (c) => {
     forceFilterGradientMethod(c.method);
+    forceInputGradientMethod(c.input);
     const xValues = seededValues(
       c.x.reduce((a, b) => a * b),
       1,
@@ -86,61 +91,73 @@ describe('wasm training kernels match the cpu backend', () => {
     });
   });
 
-  it('dilated conv2d gradients (which tfjs-core cannot differentiate) match a zero-inserted filter on cpu', async () => {
-    const xShape: [number, number, number, number] = [2, 12, 12, 2];
-    const fShape: [number, number, number, number] = [3, 3, 2, 3];
-    const d = 2;
-    const xValues = seededValues(
-      xShape.reduce((a, b) => a * b),
-      14,
-    );
-    const fValues = seededValues(
-      fShape.reduce((a, b) => a * b),
-      15,
-    );
-    const outShape = [2, 12, 12, 3];
-    const dyValues = seededValues(
-      outShape.reduce((a, b) => a * b),
-      16,
-    );
-    const dilatedSize = (fShape[0] - 1) * d + 1;
-    const [refDx, refDf] = await valuesOn('cpu', () => {
-      const x = tf.tensor4d(xValues, [...xShape]);
-      const f = tf.tensor4d(fValues, [...fShape]);
-      // Spread the filter taps d apart with zeros between them: an undilated conv with it equals the dilated conv.
-      const spread = tf.buffer([dilatedSize, dilatedSize, fShape[2], fShape[3]]);
-      const fBuffer = f.bufferSync();
-      for (let h = 0; h < fShape[0]; h += 1)
-        for (let w = 0; w < fShape[1]; w += 1)
-          for (let i = 0; i < fShape[2]; i += 1)
-            for (let o = 0; o < fShape[3]; o += 1) spread.set(fBuffer.get(h, w, i, o), h * d, w * d, i, o);
-      const conv = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same');
-      const [dx, dSpread] = tf.grads(conv)([x, spread.toTensor()], tf.tensor(dyValues, outShape));
-      const picked = tf.stridedSlice(
-        dSpread!,
-        [0, 0, 0, 0],
-        [dilatedSize, dilatedSize, fShape[2], fShape[3]],
-        [d, d, 1, 1],
+  it.each([
+    { method: 'convolution' as const, input: 'convolution' as const },
+    { method: 'patch-columns' as const, input: 'col2im' as const },
+  ])(
+    'dilated conv2d gradients ($method, $input) match a zero-inserted filter on cpu',
+    async ({ method, input }) => {
+      forceFilterGradientMethod(method);
+      forceInputGradientMethod(input);
+      const xShape: [number, number, number, number] = [2, 12, 12, 2];
+      const fShape: [number, number, number, number] = [3, 3, 2, 3];
+      const d = 2;
+      const xValues = seededValues(
+        xShape.reduce((a, b) => a * b),
+        14,
       );
-      return [dx!, picked];
-    });
-    const [dx, df] = await valuesOn('wasm', () => {
-      const x = tf.tensor4d(xValues, [...xShape]);
-      const f = tf.tensor4d(fValues, [...fShape]);
-      const dy = tf.tensor4d(dyValues, outShape as [number, number, number, number]);
-      const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: d };
-      return [
-        tf
-          .engine()
-          .runKernel('Conv2DBackpropInput', { dy, filter: f }, { ...attrs, inputShape: xShape }) as tf.Tensor,
-        tf
-          .engine()
-          .runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: fShape }) as tf.Tensor,
-      ];
-    });
-    expect(maxRelativeError(dx!, refDx!)).toBeLessThan(TOLERANCE);
-    expect(maxRelativeError(df!, refDf!)).toBeLessThan(TOLERANCE);
-  });
+      const fValues = seededValues(
+        fShape.reduce((a, b) => a * b),
+        15,
+      );
+      const outShape = [2, 12, 12, 3];
+      const dyValues = seededValues(
+        outShape.reduce((a, b) => a * b),
+        16,
+      );
+      const dilatedSize = (fShape[0] - 1) * d + 1;
+      const [refDx, refDf] = await valuesOn('cpu', () => {
+        const x = tf.tensor4d(xValues, [...xShape]);
+        const f = tf.tensor4d(fValues, [...fShape]);
+        // Spread the filter taps d apart with zeros between them: an undilated conv with it equals the dilated conv.
+        const spread = tf.buffer([dilatedSize, dilatedSize, fShape[2], fShape[3]]);
+        const fBuffer = f.bufferSync();
+        for (let h = 0; h < fShape[0]; h += 1)
+          for (let w = 0; w < fShape[1]; w += 1)
+            for (let i = 0; i < fShape[2]; i += 1)
+              for (let o = 0; o < fShape[3]; o += 1) spread.set(fBuffer.get(h, w, i, o), h * d, w * d, i, o);
+        const conv = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same');
+        const [dx, dSpread] = tf.grads(conv)([x, spread.toTensor()], tf.tensor(dyValues, outShape));
+        const picked = tf.stridedSlice(
+          dSpread!,
+          [0, 0, 0, 0],
+          [dilatedSize, dilatedSize, fShape[2], fShape[3]],
+          [d, d, 1, 1],
+        );
+        return [dx!, picked];
+      });
+      const [dx, df] = await valuesOn('wasm', () => {
+        const x = tf.tensor4d(xValues, [...xShape]);
+        const f = tf.tensor4d(fValues, [...fShape]);
+        const dy = tf.tensor4d(dyValues, outShape as [number, number, number, number]);
+        const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: d };
+        return [
+          tf
+            .engine()
+            .runKernel(
+              'Conv2DBackpropInput',
+              { dy, filter: f },
+              { ...attrs, inputShape: xShape },
+            ) as tf.Tensor,
+          tf
+            .engine()
+            .runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: fShape }) as tf.Tensor,
+        ];
+      });
+      expect(maxRelativeError(dx!, refDx!)).toBeLessThan(TOLERANCE);
+      expect(maxRelativeError(df!, refDf!)).toBeLessThan(TOLERANCE);
+    },
+  );
 
   it.each([1, 4, 8])(
     'max pool gradient follows the cpu backend on ties, -Infinity and NaN (%i channels)',
