@@ -13,7 +13,14 @@ export {
   runDoctor,
 } from './doctor.ts';
 export { type GpuInfo, type KernelSupport, kernelSupportFor, listGpus } from './gpu.ts';
-export { registerWasmTrainingKernels } from './kernels/index.ts';
+export {
+  type AdamOptions,
+  configuredWasmThreads,
+  configureWasmBackend,
+  FusedAdam,
+  registerWasmTrainingKernels,
+  type WasmBackendOptions,
+} from './kernels/index.ts';
 export { DataParallelTrainer } from './parallel/data-parallel-trainer.ts';
 export { lossAndGradients, trainableVariables } from './parallel/gradients.ts';
 export { dataParallelWorkersFor } from './parallel/workers-for.ts';
@@ -26,3 +33,4 @@ export {
   selectBackend,
 } from './select-backend.ts';
 export { findTfjsCoreCopies, type TfjsCoreCopy } from './tfjs-core-copies.ts';
+export { createTrainStep, type GradientApplier, type LossFunction, type TrainStep } from './train-step.ts';
