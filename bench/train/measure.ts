@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { DataParallelTrainer } from '@tfmlops/core';
+import { createTrainStep, DataParallelTrainer, FusedAdam, optimizerApplier } from '@tfmlops/core';
 
 export interface TrainBenchResult {
   engine: string;
@@ -28,30 +28,51 @@ export function referenceCnn(): tfl.LayersModel {
   });
 }
 
-/** Trains and runs the reference CNN on the current tfjs backend; steps scale the measurement to its speed. */
+export interface MeasureOptions {
+  trainSteps: number;
+  latencyRuns: number;
+  /** `minimize`: optimizer.minimize + tf.train.adam; `lean`: createTrainStep + FusedAdam. */
+  step: 'minimize' | 'lean';
+  dataParallelWorkers: number;
+}
+
+const crossEntropy = (labels: tf.Tensor, logits: tf.Tensor) =>
+  tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+
+/**
+ * Trains and runs the reference CNN on the current tfjs backend: training images/s over `trainSteps` steps after 2
+ * warm-up steps (the loss is read back every step, as a training loop logging it would), batch-256 inference
+ * images/s, and single-image latency percentiles.
+ */
 export async function measureCurrentBackend(
   engine: string,
-  trainSteps: number,
-  latencyRuns: number,
-  dataParallelWorkers = 0,
+  { trainSteps, latencyRuns, step: stepKind, dataParallelWorkers }: MeasureOptions,
 ): Promise<TrainBenchResult> {
   const model = referenceCnn();
-  const optimizer = tf.train.adam(0.001);
+  const optimizer = stepKind === 'lean' ? new FusedAdam({ learningRate: 0.001 }) : tf.train.adam(0.001);
   const xs = tf.randomUniform([BATCH, 28, 28, 1]);
   const ys = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32') as tf.Tensor1D, 10);
   const parallel =
     dataParallelWorkers > 0
       ? await DataParallelTrainer.create(model, { workers: dataParallelWorkers })
       : undefined;
+  const lean = createTrainStep(
+    model,
+    optimizer instanceof FusedAdam ? optimizer : optimizerApplier(optimizer),
+    crossEntropy,
+  );
   const step = async () => {
     if (parallel) {
-      await parallel.step(xs, ys, optimizer);
+      await parallel.step(xs, ys, optimizer as tf.Optimizer);
       return;
     }
-    const loss = optimizer.minimize(
-      () => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar,
-      true,
-    )!;
+    const loss =
+      stepKind === 'lean'
+        ? lean(xs, ys)
+        : (optimizer as tf.Optimizer).minimize(
+            () => crossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor),
+            true,
+          )!;
     loss.dataSync();
     loss.dispose();
   };
@@ -62,7 +83,9 @@ export async function measureCurrentBackend(
   await parallel?.dispose();
 
   const batch = tf.randomUniform([INFER_BATCH, 28, 28, 1]);
-  const infer = (input: tf.Tensor) => tf.tidy(() => (model.predict(input) as tf.Tensor).dataSync());
+  // One predict call per batch, as PyTorch's peer runs it (layers' predict would otherwise split it into 32s).
+  const infer = (input: tf.Tensor) =>
+    tf.tidy(() => (model.predict(input, { batchSize: INFER_BATCH }) as tf.Tensor).dataSync());
   infer(batch);
   const inferRuns = Math.max(2, Math.ceil(trainSteps / 3));
   start = performance.now();

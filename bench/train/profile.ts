@@ -1,23 +1,37 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { createTrainStep, FusedAdam, optimizerApplier } from '@tfmlops/core';
 import { markdownTable } from '../lib/report.ts';
+
+const crossEntropy = (labels: tf.Tensor, logits: tf.Tensor) =>
+  tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
 
 /**
  * Where one training step of the reference CNN spends its time on the current backend: milliseconds per kernel
- * (tf.profile), largest first. Nested kernel calls inside our wasm kernels are counted in their caller.
+ * (tf.profile, mean over `steps` profiled steps), largest first. Kernels our wasm kernels call directly are counted
+ * in their caller.
  */
 export async function profileTrainingStep(
   model: tfl.LayersModel,
+  stepKind: 'minimize' | 'lean' = 'lean',
   steps = 5,
-): Promise<{ stepMs: number; table: string }> {
-  const optimizer = tf.train.adam(0.001);
+): Promise<{ stepMs: number; rows: Array<[string, number]>; table: string }> {
+  const optimizer = stepKind === 'lean' ? new FusedAdam() : tf.train.adam(0.001);
+  const lean = createTrainStep(
+    model,
+    optimizer instanceof FusedAdam ? optimizer : optimizerApplier(optimizer),
+    crossEntropy,
+  );
   const xs = tf.randomUniform([64, 28, 28, 1]);
   const ys = tf.oneHot(tf.randomUniform([64], 0, 10, 'int32') as tf.Tensor1D, 10);
   const step = () => {
-    const loss = optimizer.minimize(
-      () => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar,
-      true,
-    )!;
+    const loss =
+      stepKind === 'lean'
+        ? lean(xs, ys)
+        : (optimizer as tf.Optimizer).minimize(
+            () => crossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor),
+            true,
+          )!;
     loss.dataSync();
     loss.dispose();
   };
@@ -33,8 +47,15 @@ export async function profileTrainingStep(
   const rows = [...totals.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, 12)
-    .map(([name, ms]) => [name, (ms / steps).toFixed(1)]);
+    .map(([name, ms]): [string, number] => [name, ms / steps]);
   tf.dispose([xs, ys]);
   optimizer.dispose();
-  return { stepMs, table: markdownTable(['kernel', 'ms per step'], rows) };
+  return {
+    stepMs,
+    rows,
+    table: markdownTable(
+      ['kernel', 'ms per step'],
+      rows.map(([n, ms]) => [n, ms.toFixed(1)]),
+    ),
+  };
 }

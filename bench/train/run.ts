@@ -1,112 +1,131 @@
 /**
- * `pnpm bench train`: the reference CNN (batch 64, Adam, 28x28x1) on every TF.js backend that starts here, side by
+ * `pnpm bench train`: the reference CNN (batch 64, Adam, 28x28x1) on every TF.js engine that starts here, side by
  * side with the same network in PyTorch on CPU, in one run. Training images/s, batch inference images/s and
  * single-image latency; a table on stdout, JSON under bench/results/, the table in bench/README.md.
+ *
+ * Each engine runs in its own child process, and the engines take turns over several rounds (the median round is
+ * reported) so that a burst of load from elsewhere on the machine does not land on one engine only.
+ *
+ *   pnpm bench train [--quick] [--rounds N] [--profile]
  */
 import { execFileSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { realMachineProbes, selectBackend } from '@tfmlops/core';
+import { fileURLToPath } from 'node:url';
+import { configureWasmBackend, realMachineProbes, selectBackend } from '@tfmlops/core';
 import {
   BENCH_DIR,
   DEBIAN_PYTHON,
   describeMachine,
   ensurePythonModule,
-  markdownTable,
   updateReadmeSection,
   writeResults,
 } from '../lib/report.ts';
-import { measureCurrentBackend, referenceCnn, type TrainBenchResult } from './measure.ts';
+import { ENGINES } from './engines.ts';
+import { referenceCnn, type TrainBenchResult } from './measure.ts';
 import { profileTrainingStep } from './profile.ts';
+import { renderReport } from './report.ts';
 
-const CORES = availableParallelism();
-const PLAN = [
-  { backend: 'tensorflow', trainSteps: 40, latencyRuns: 200, workers: 0 },
-  { backend: 'wasm', trainSteps: 40, latencyRuns: 200, workers: 0 },
-  { backend: 'wasm', trainSteps: 40, latencyRuns: 200, workers: CORES - 1 },
-  { backend: 'cpu', trainSteps: 2, latencyRuns: 10, workers: 0 },
-] as const;
+const ENGINE_SCRIPT = fileURLToPath(new URL('./engine.ts', import.meta.url));
+const TORCH_THREADS = 2;
 
 export async function run(args: string[]): Promise<void> {
   const quick = args.includes('--quick');
+  const roundsArg = args.indexOf('--rounds');
+  const rounds = roundsArg >= 0 ? Number(args[roundsArg + 1]) : quick ? 1 : 3;
   if (args.includes('--profile')) {
+    const threads = args.includes('--threads') ? Number(args[args.indexOf('--threads') + 1]) : 2;
+    await configureWasmBackend({ threads });
     await selectBackend({ backend: 'wasm' }, { probes: realMachineProbes({}) });
     const { stepMs, table } = await profileTrainingStep(referenceCnn());
-    process.stdout.write(`wasm, batch 64: ${stepMs.toFixed(1)} ms per profiled step\n\n${table}\n`);
+    process.stdout.write(
+      `wasm, ${threads} thread(s), batch 64: ${stepMs.toFixed(1)} ms per profiled step\n\n${table}\n`,
+    );
     return;
   }
   const machine = describeMachine();
-  const results: TrainBenchResult[] = [];
-  const unavailable: string[] = [];
-  const probes = realMachineProbes({});
-  for (const { backend, trainSteps, latencyRuns, workers } of PLAN) {
-    if (backend === 'wasm' && workers > 0 && CORES < 2) continue;
-    try {
-      await selectBackend({ backend }, { probes });
-    } catch (error) {
-      unavailable.push(`${backend}: ${(error as Error).message}`);
-      continue;
+  const loadAtStart = loadavg()[0]!;
+  const samples = new Map<string, TrainBenchResult[]>();
+  const unavailable = new Set<string>();
+  const torchAvailable = ensurePythonModule('torch', 'python3-torch');
+  if (!torchAvailable)
+    unavailable.add('pytorch: python3-torch is not installed and apt-get could not install it');
+  for (let round = 0; round < rounds; round += 1) {
+    for (const [id, spec] of Object.entries(ENGINES)) {
+      if (round >= spec.rounds) continue;
+      process.stderr.write(`round ${round + 1}/${rounds}: ${spec.label}...\n`);
+      const outcome = measureEngine(id, quick);
+      if ('unavailable' in outcome) unavailable.add(outcome.unavailable);
+      else samples.set(spec.label, [...(samples.get(spec.label) ?? []), outcome.result]);
     }
-    const engine = workers > 0 ? `tfjs ${backend} + ${workers} data-parallel worker(s)` : `tfjs ${backend}`;
-    process.stderr.write(`measuring ${engine}...\n`);
-    results.push(
-      await measureCurrentBackend(
-        engine,
-        quick ? Math.min(trainSteps, 5) : trainSteps,
-        quick ? 20 : latencyRuns,
-        workers,
-      ),
-    );
+    if (torchAvailable) {
+      process.stderr.write(`round ${round + 1}/${rounds}: pytorch...\n`);
+      const out = execFileSync(
+        DEBIAN_PYTHON,
+        [join(BENCH_DIR, 'peers', 'torch_train.py'), String(TORCH_THREADS), quick ? '5' : '40'],
+        { encoding: 'utf8' },
+      );
+      const result = JSON.parse(out) as TrainBenchResult;
+      samples.set(result.engine, [...(samples.get(result.engine) ?? []), result]);
+    }
   }
-  if (ensurePythonModule('torch', 'python3-torch')) {
-    process.stderr.write('measuring pytorch...\n');
-    const out = execFileSync(
-      DEBIAN_PYTHON,
-      [join(BENCH_DIR, 'peers', 'torch_train.py'), '2', quick ? '5' : '40'],
-      { encoding: 'utf8' },
-    );
-    results.push(JSON.parse(out) as TrainBenchResult);
-  } else {
-    unavailable.push('pytorch: python3-torch not installable here');
-  }
-
-  const torch = results.find((r) => r.engine.startsWith('pytorch'));
-  const ratio = (value: number, base: number | undefined) => (base ? `${(value / base).toFixed(2)}x` : 'n/a');
-  const rows = results.map((r) => [
-    r.engine,
-    r.trainImagesPerSecond.toFixed(0),
-    ratio(r.trainImagesPerSecond, torch?.trainImagesPerSecond),
-    r.inferImagesPerSecond.toFixed(0),
-    ratio(r.inferImagesPerSecond, torch?.inferImagesPerSecond),
-    r.latencyP50Ms.toFixed(2),
-    r.latencyP99Ms.toFixed(2),
-  ]);
-  const table = markdownTable(
-    [
-      'engine',
-      'train img/s',
-      'vs torch',
-      'batch-256 infer img/s',
-      'vs torch',
-      'latency p50 ms',
-      'latency p99 ms',
-    ],
-    rows,
-  );
-  process.stdout.write(`\n${table}\n\n${machine}\n`);
+  process.stderr.write('profiling a training step...\n');
+  const profile = quick ? undefined : profileEngine();
+  const loadAtEnd = loadavg()[0]!;
+  const results = [...samples.values()].map(medianRound);
+  const noise = `load average ${loadAtStart.toFixed(2)} at start, ${loadAtEnd.toFixed(2)} at end; ${rounds} round(s), median round per engine`;
+  const { table, markdown } = renderReport({
+    results,
+    unavailable: [...unavailable],
+    machine,
+    noise,
+    profile,
+  });
+  process.stdout.write(`\n${table}\n\n${machine}\n${noise}\n`);
   for (const line of unavailable) process.stdout.write(`unavailable: ${line}\n`);
   const file = writeResults(quick ? 'train-quick' : 'train', {
     machine,
     date: new Date().toISOString(),
     quick,
+    rounds,
+    loadAverage: { start: loadAtStart, end: loadAtEnd },
     results,
-    unavailable,
+    profile,
+    samples: Object.fromEntries(samples),
+    unavailable: [...unavailable],
   });
   process.stdout.write(`results: ${file}\n`);
-  if (!quick) {
-    updateReadmeSection(
-      'train',
-      `## Training: reference CNN (\`pnpm bench train\`)\n\nConv 3x3x32 valid + ReLU, maxpool 2, conv 3x3x64 valid + ReLU, maxpool 2, dense 128 + ReLU, dense 10; float32, batch 64, Adam, 28x28x1 synthetic input. Measured ${new Date().toISOString().slice(0, 10)} on ${machine}.\n\n${table}\n\n${unavailable.map((u) => `- unavailable: ${u}`).join('\n')}`,
-    );
-  }
+  if (!quick) updateReadmeSection('train', markdown);
+}
+
+function measureEngine(id: string, quick: boolean): { result: TrainBenchResult } | { unavailable: string } {
+  const out = execFileSync(
+    process.execPath,
+    [...process.execArgv, ENGINE_SCRIPT, id, ...(quick ? ['--quick'] : [])],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const line = out.trim().split('\n').at(-1) ?? '';
+  return JSON.parse(line) as { result: TrainBenchResult } | { unavailable: string };
+}
+
+function profileEngine(): { label: string; stepMs: number; rows: Array<[string, number]> } {
+  const out = execFileSync(
+    process.execPath,
+    [...process.execArgv, ENGINE_SCRIPT, 'wasm-2t-lean', '--profile'],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  return (JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { profile: ReturnType<typeof profileEngine> })
+    .profile;
+}
+
+/** The round whose training throughput is the median of the engine's rounds (all its figures come from it). */
+function medianRound(rounds: TrainBenchResult[]): TrainBenchResult {
+  const sorted = [...rounds].sort((a, b) => a.trainImagesPerSecond - b.trainImagesPerSecond);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }

@@ -33,4 +33,10 @@ export {
   selectBackend,
 } from './select-backend.ts';
 export { findTfjsCoreCopies, type TfjsCoreCopy } from './tfjs-core-copies.ts';
-export { createTrainStep, type GradientApplier, type LossFunction, type TrainStep } from './train-step.ts';
+export {
+  createTrainStep,
+  type GradientApplier,
+  type LossFunction,
+  optimizerApplier,
+  type TrainStep,
+} from './train-step.ts';

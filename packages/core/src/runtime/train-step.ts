@@ -4,7 +4,10 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 /** Loss of a batch: labels first, as `tf.losses.*` take them. */
 export type LossFunction = (labels: tf.Tensor, predictions: tf.Tensor) => tf.Scalar;
 
-/** Anything that applies named gradients: a `tf.Optimizer` or our `FusedAdam`. */
+/**
+ * Anything that applies named gradients, as `tf.variableGrads` returns them: our `FusedAdam`, or a `tf.Optimizer`
+ * through {@link optimizerApplier} (tfjs types its parameter as a map of variables though it is given tensors).
+ */
 export interface GradientApplier {
   applyGradients(gradients: tf.NamedTensorMap): void;
 }
@@ -34,5 +37,13 @@ export function createTrainStep(
     optimizer.applyGradients(grads);
     tf.dispose(grads);
     return value;
+  };
+}
+
+/** Adapts a tfjs optimizer (`tf.train.adam(...)`, ...) to {@link createTrainStep}. */
+export function optimizerApplier(optimizer: tf.Optimizer): GradientApplier {
+  return {
+    applyGradients: (gradients) =>
+      optimizer.applyGradients(gradients as unknown as Parameters<tf.Optimizer['applyGradients']>[0]),
   };
 }
