@@ -121,3 +121,35 @@ export function addPatchRows(
     );
   }
 }
+
+/**
+ * Patch matrix [N = batch·outH·outW, K = fh·fw·inC] (rows (b, oh, ow), columns in filter-layout order
+ * (kh, kw, ci)) from an NHWC input: per filter tap, one SIMD block copy whose runs are a pixel's inC channels.
+ * Taps in the padding stay zero.
+ */
+export function writePatchRows(backend: WasmBackend, x: TensorInfo, info: ConvInfo, out: TensorInfo): void {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterWidth, filterHeight } = info;
+  const { strideHeight, strideWidth } = info;
+  const k = filterHeight * filterWidth * inChannels;
+  const { taps: list, partial } = taps(info);
+  if (partial) heapFloat32(backend, out).fill(0);
+  const kernels = simd(backend);
+  const src = heapOffset(backend, x);
+  const dst = heapOffset(backend, out);
+  for (const { kh, kw, oh, ow, ih, iw } of list) {
+    kernels.copyRuns(
+      src + 4 * (ih * inWidth + iw) * inChannels,
+      dst + 4 * ((oh[0] * outWidth + ow[0]) * k + (kh * filterWidth + kw) * inChannels),
+      batchSize,
+      inHeight * inWidth * inChannels,
+      outHeight * outWidth * k,
+      oh[1] - oh[0],
+      strideHeight * inWidth * inChannels,
+      outWidth * k,
+      ow[1] - ow[0],
+      strideWidth * inChannels,
+      k,
+      inChannels,
+    );
+  }
+}

@@ -10,6 +10,7 @@ import {
   UnsortedSegmentSum,
   unregisterKernel,
 } from '@tensorflow/tfjs-core';
+import { identityConfig, sameTypeCastConfig } from './aliases.ts';
 import { fastBatchMatMulConfig } from './batch-mat-mul.ts';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.ts';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.ts';
@@ -36,6 +37,8 @@ const FASTER_KERNELS: Array<() => KernelConfig | undefined> = [
   () => maxPoolGradConfig,
   fastBatchMatMulConfig,
   leadingAxesSumConfig,
+  () => identityConfig,
+  sameTypeCastConfig,
 ];
 
 const replaced = new Set<string>();

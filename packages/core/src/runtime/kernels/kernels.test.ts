@@ -53,6 +53,7 @@ const CONV_CASES: Array<{
   { x: [2, 10, 10, 3], f: [3, 3, 3, 4], stride: 2, pad: 'valid', dilation: 1 },
   { x: [2, 9, 9, 3], f: [3, 3, 3, 4], stride: 1, pad: 'same', dilation: 2 },
   { x: [3, 12, 12, 1], f: [3, 3, 1, 32], stride: 1, pad: 'valid', dilation: 1 },
+  { x: [2, 9, 9, 3], f: [3, 3, 3, 16], stride: 2, pad: 'same', dilation: 1 },
 ];
 
 afterEach(() => {
@@ -65,6 +66,7 @@ describe('wasm training kernels match the cpu backend', () => {
     CONV_CASES.flatMap((c) => [
       { ...c, method: 'convolution' as const, input: 'convolution' as const },
       { ...c, method: 'patch-columns' as const, input: 'col2im' as const },
+      { ...c, method: 'patch-rows' as const, input: 'col2im' as const },
     ]).filter((c) => c.dilation === 1),
   )('conv2d gradients ($method, $input): x=$x f=$f stride=$stride pad=$pad', async (c) => {
     forceFilterGradientMethod(c.method);
@@ -218,6 +220,11 @@ describe('wasm training kernels match the cpu backend', () => {
     { a: [5, 7], b: [3, 7], ta: false, tb: true },
     { a: [2, 7, 5], b: [2, 3, 7], ta: true, tb: true },
     { a: [4, 6, 8], b: [4, 8, 6], ta: false, tb: false },
+    // Small left operands take the Cᵀ = Bᵀ·Aᵀ route (packing A instead of B)
+    { a: [3, 16], b: [16, 40], ta: false, tb: false },
+    { a: [3, 16], b: [40, 16], ta: false, tb: true },
+    { a: [16, 3], b: [16, 40], ta: true, tb: false },
+    { a: [1, 2, 16], b: [1, 40, 16], ta: false, tb: true },
   ])('matmul and its gradients: a=$a b=$b transposeA=$ta transposeB=$tb', async (c) => {
     const aValues = seededValues(
       c.a.reduce((x, y) => x * y),

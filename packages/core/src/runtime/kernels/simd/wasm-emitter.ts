@@ -54,6 +54,7 @@ export const op = {
   i32And: [0x71],
   i32Shl: [0x74],
   i32LtS: [0x48],
+  i32Ne: [0x47],
   i32GeS: [0x4e],
   f32Load: [0x2a, ...MEMARG],
   f32Store: [0x38, ...MEMARG],
@@ -80,6 +81,9 @@ export const op = {
   /** memory.copy(dest, source, length). */
   memoryCopy: [0xfc, ...uleb(10), 0x00, 0x00],
 };
+
+/** if (condition) body */
+export const ifThen = (condition: Bytes, body: Bytes): Bytes => [...condition, 0x04, 0x40, ...body, 0x0b];
 
 /** byte address of float element `index` (a local) past `base` (a local): base + index * 4. */
 export const address = (base: number, index: number): Bytes => [
