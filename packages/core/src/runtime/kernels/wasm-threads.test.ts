@@ -20,6 +20,7 @@ describe('configureWasmBackend', () => {
     registerWasmTrainingKernels();
     expect(await tf.setBackend('wasm')).toBe(true);
     expect(getThreadsCount()).toBe(2);
+    expect(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')).toBe(true);
     const x = seededValues(4 * 12 * 12 * 8, 1);
     const f = seededValues(3 * 3 * 8 * 16, 2);
     const w = seededValues(16 * 10, 3);

@@ -58,7 +58,7 @@ export async function configureWasmBackend(options: WasmBackendOptions = {}): Pr
     );
   }
   if (configured === threads) return threads;
-  if (tf.findBackend('wasm')) {
+  if (wasmStarted()) {
     throw new BackendError(
       'BACKEND_WASM_STARTED',
       `the wasm backend has already started with ${configured ?? 1} thread(s); cannot switch to ${threads}`,
@@ -78,9 +78,16 @@ export async function configureWasmBackend(options: WasmBackendOptions = {}): Pr
     'wasm',
     threads === 1
       ? stock
-      : async () => new BackendWasm((await loadThreadedModule(threads)) as unknown as BackendWasm['wasm']),
+      : async () => {
+          const module = await loadThreadedModule(threads);
+          // BackendWasm sizes the pool from tfjs's module-level count; set it again in case it changed since.
+          setThreadsCount(threads);
+          return new BackendWasm(module as unknown as BackendWasm['wasm']);
+        },
     WASM_PRIORITY,
   );
+  // tfjs's probe answers false in Node; backend selection and `pnpm doctor` read this flag.
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', threads > 1);
   configured = threads;
   return threads;
 }
@@ -88,6 +95,14 @@ export async function configureWasmBackend(options: WasmBackendOptions = {}): Pr
 /** Thread count set by {@link configureWasmBackend}, or undefined when it has not been called. */
 export function configuredWasmThreads(): number | undefined {
   return configured;
+}
+
+/**
+ * Whether the wasm backend has been initialised. (`tf.findBackend` cannot tell: it starts a registered backend's
+ * initialisation as a side effect.)
+ */
+function wasmStarted(): boolean {
+  return 'wasm' in (tf.engine() as unknown as { registry: Record<string, unknown> }).registry;
 }
 
 type BackendFactory = () => tf.KernelBackend | Promise<tf.KernelBackend>;
