@@ -110,14 +110,14 @@ describe('selectBackend on this machine (no GPU, tfjs-node present without libte
     expect(tf.getBackend()).toBe('cpu');
   });
 
-  it('warns that runtime.threads is ignored where the wasm backend is single-threaded', async () => {
-    const { logger, lines } = capturedLogger();
-    await selectBackend({ backend: 'wasm', threads: 4 }, { probes: probes(), logger });
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(lines.find((l) => l.level === 40)).toMatchObject({
-      threads: 4,
-      message: expect.stringMatching(/ignored/),
-    });
+  it('runtime.threads loads the threaded wasm build, and refuses a switch once wasm has started', async () => {
+    // Earlier tests in this file started the single-threaded backend; the threaded start itself is covered by
+    // kernels/wasm-threads.test.ts in a fresh process.
+    const error = await selectBackend({ backend: 'wasm', threads: 4 }, { probes: probes() }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(BackendError);
+    expect((error as BackendError).message).toMatch(/already started with 1 thread\(s\); cannot switch to 4/);
   });
 });
 

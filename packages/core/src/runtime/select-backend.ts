@@ -13,6 +13,7 @@ import {
   MIN_DRIVER_VERSION,
 } from './gpu.ts';
 import { registerWasmTrainingKernels } from './kernels/index.ts';
+import { configureWasmBackend } from './kernels/wasm-threads.ts';
 import { loadNativePackage, NATIVE_PACKAGE, type NativeBackend } from './native.ts';
 import type { MachineProbes } from './probes.ts';
 
@@ -130,14 +131,12 @@ async function tryBackend(
   if (backend === 'wasm') {
     registerWasmTrainingKernels();
     const [simd, threads] = await wasmFeatures();
-    if (config.threads !== undefined) {
-      // tfjs-backend-wasm 4.22 reports no thread support under Node (tfjs#3830), so this only matters elsewhere.
+    let threadCount = 1;
+    if (config.threads !== undefined && config.threads > 1) {
       if (threads) setThreadsCount(config.threads);
-      else
-        logger?.warn(
-          { threads: config.threads },
-          'runtime.threads ignored: the wasm backend is single-threaded here',
-        );
+      // tfjs-backend-wasm 4.22 reports no thread support under Node (tfjs#3830); configureWasmBackend loads its
+      // threaded SIMD build itself.
+      else threadCount = await configureWasmBackend({ threads: config.threads });
     }
     if (!(await activate('wasm'))) {
       return fail(
@@ -147,7 +146,7 @@ async function tryBackend(
     }
     return {
       ok: true,
-      reason: `WebAssembly (SIMD ${simd ? 'on' : 'off'}, ${threads ? 'multi-threaded' : 'single-threaded'}) with the training kernels registered`,
+      reason: `WebAssembly (SIMD ${simd ? 'on' : 'off'}, ${threads || threadCount > 1 ? `${config.threads} threads` : 'single-threaded'}) with the training kernels registered`,
     };
   }
   if (!(await activate('cpu'))) return fail('the cpu backend failed to initialise');

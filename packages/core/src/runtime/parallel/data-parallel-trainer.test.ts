@@ -116,5 +116,6 @@ describe('dataParallelWorkersFor', () => {
     expect(dataParallelWorkersFor({ dataParallelWorkers: 'auto' }, 'tensorflow-gpu', 8)).toBe(0);
     expect(dataParallelWorkersFor({ dataParallelWorkers: 3 }, 'wasm', 2)).toBe(3);
     expect(dataParallelWorkersFor({ dataParallelWorkers: 0 }, 'wasm', 8)).toBe(0);
+    expect(dataParallelWorkersFor({ dataParallelWorkers: 'auto', threads: 2 }, 'wasm', 2)).toBe(0);
   });
 });
