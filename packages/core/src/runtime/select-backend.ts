@@ -67,7 +67,7 @@ export async function selectBackend(
   const candidates = config.backend === 'auto' ? AUTO_ORDER : [config.backend];
   const skipped: BackendAttempt[] = [];
   for (const backend of candidates) {
-    const outcome = await tryBackend(backend, config, probes, logger);
+    const outcome = await tryBackend(backend, config, probes);
     if (outcome.ok) {
       for (const attempt of skipped)
         logger?.info({ backend: attempt.backend, reason: attempt.reason }, 'backend skipped');
@@ -94,7 +94,6 @@ async function tryBackend(
   backend: BackendKind,
   config: BackendSelectionConfig,
   probes: MachineProbes,
-  logger: Logger | undefined,
 ): Promise<Outcome> {
   const fail = (reason: string, hint?: string, cause?: unknown): Outcome => ({
     ok: false,
