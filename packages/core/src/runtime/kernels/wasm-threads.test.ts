@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -47,4 +50,13 @@ describe('configureWasmBackend', () => {
     expect(await configureWasmBackend({ threads: 2 })).toBe(2);
     await expect(configureWasmBackend({ threads: 1 })).rejects.toThrow(/already started with 2/);
   });
+
+  it('lets a script that computed on threads exit by itself (idle pool threads do not hold the process)', async () => {
+    const script = fileURLToPath(new URL('./fixtures/threaded-script.ts', import.meta.url));
+    // A hang is what this guards against: execFile kills the child at the timeout and the test fails.
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], {
+      timeout: 60_000,
+    });
+    expect(stdout.trim()).toBe('64');
+  }, 90_000);
 });

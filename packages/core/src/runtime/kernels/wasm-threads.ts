@@ -177,13 +177,23 @@ async function loadThreadedModule(threads: number): Promise<EmscriptenModule> {
  * Emscripten's Node glue assigns `global.Worker = worker_threads.Worker` and then creates its pthread pool with
  * `new Worker(locateFile('...worker.js'))`. We keep `global.Worker` pointing at a subclass that runs our in-memory
  * script for that name, with no inherited `execArgv` (a parent's loader hooks, e.g. tsx's, would be re-run in
- * each of the pool's eight workers).
+ * each of the pool's eight workers), and unreferenced (see `ref` below).
  */
 function installPthreadWorker(source: string): void {
   class PthreadWorker extends NodeWorker {
+    readonly #poolThread: boolean;
     constructor(filename: string | URL, options?: WorkerOptions) {
-      if (filename === PTHREAD_SCRIPT) super(source, { eval: true, execArgv: [] });
+      const poolThread = filename === PTHREAD_SCRIPT;
+      if (poolThread) super(source, { eval: true, execArgv: [] });
       else super(filename, options);
+      this.#poolThread = poolThread;
+      if (poolThread) this.unref();
+    }
+    // Emscripten refs a worker while its pthread runs, and XNNPACK's pool threads run for the life of the
+    // backend: they would keep the process alive after the program's own work is done. They never hold work the
+    // main thread has not already waited for (it blocks on each parallel kernel), so they stay unreferenced.
+    override ref(): void {
+      if (!this.#poolThread) super.ref();
     }
   }
   Object.defineProperty(globalThis, 'Worker', {
