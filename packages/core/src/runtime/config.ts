@@ -10,8 +10,9 @@ export const runtimeConfigSchema = z
     /** `auto` tries tensorflow-gpu, tensorflow, wasm, cpu in that order and logs why it skipped each. */
     backend: z.enum(BACKEND_PREFERENCES).default('auto'),
     /**
-     * wasm threads, applied only where tfjs-backend-wasm reports thread support. Its 4.22 release reports none under
-     * Node (tfjs#3830), so in Node this is logged and ignored; `dataParallelWorkers` is what uses more cores there.
+     * Threads for the wasm backend's XNNPACK kernels (1-8). Stock tfjs-backend-wasm 4.22 runs single-threaded in
+     * Node (tfjs#3830); setting this loads its threaded SIMD build through `configureWasmBackend`. When set above 1,
+     * `dataParallelWorkers: auto` stays off, since both would compete for the same cores.
      */
     threads: z.number().int().positive().optional(),
     /**
