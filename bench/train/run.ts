@@ -73,7 +73,7 @@ export async function run(args: string[]): Promise<void> {
   const profile = quick ? undefined : profileEngine();
   const loadAtEnd = loadavg()[0]!;
   const results = [...samples.values()].map(medianRound);
-  const noise = `load average ${loadAtStart.toFixed(2)} at start, ${loadAtEnd.toFixed(2)} at end; ${rounds} round(s), median round per engine`;
+  const noise = `load average ${loadAtEnd.toFixed(2)} at end; ${rounds} round(s), median round per engine`;
   const { table, markdown } = renderReport({
     results,
     unavailable: [...unavailable],
