@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { createTrainStep, DataParallelTrainer, FusedAdam, optimizerApplier } from '@tfmlops/core';
+import { createTrainStep, DataParallelTrainer, FusedAdam } from '@tfmlops/core';
 
 export interface TrainBenchResult {
   engine: string;
@@ -40,6 +40,26 @@ const crossEntropy = (labels: tf.Tensor, logits: tf.Tensor) =>
   tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
 
 /**
+ * One training step of the reference CNN as a benchmark runs it: `lean` is createTrainStep + FusedAdam, `minimize`
+ * is tf.train.adam's minimize. Returns the step (loss as a scalar the caller disposes) and its optimizer.
+ */
+export function referenceTrainStep(
+  model: tfl.LayersModel,
+  stepKind: MeasureOptions['step'],
+): { optimizer: FusedAdam | tf.Optimizer; step: (xs: tf.Tensor, ys: tf.Tensor) => tf.Scalar } {
+  if (stepKind === 'lean') {
+    const optimizer = new FusedAdam({ learningRate: 0.001 });
+    return { optimizer, step: createTrainStep(model, optimizer, crossEntropy) };
+  }
+  const optimizer = tf.train.adam(0.001);
+  return {
+    optimizer,
+    step: (xs, ys) =>
+      optimizer.minimize(() => crossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor), true)!,
+  };
+}
+
+/**
  * Trains and runs the reference CNN on the current tfjs backend: training images/s over `trainSteps` steps after 2
  * warm-up steps (the loss is read back every step, as a training loop logging it would), batch-256 inference
  * images/s, and single-image latency percentiles.
@@ -49,30 +69,19 @@ export async function measureCurrentBackend(
   { trainSteps, latencyRuns, step: stepKind, dataParallelWorkers }: MeasureOptions,
 ): Promise<TrainBenchResult> {
   const model = referenceCnn();
-  const optimizer = stepKind === 'lean' ? new FusedAdam({ learningRate: 0.001 }) : tf.train.adam(0.001);
+  const { optimizer, step: oneStep } = referenceTrainStep(model, stepKind);
   const xs = tf.randomUniform([BATCH, 28, 28, 1]);
   const ys = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32') as tf.Tensor1D, 10);
   const parallel =
     dataParallelWorkers > 0
       ? await DataParallelTrainer.create(model, { workers: dataParallelWorkers })
       : undefined;
-  const lean = createTrainStep(
-    model,
-    optimizer instanceof FusedAdam ? optimizer : optimizerApplier(optimizer),
-    crossEntropy,
-  );
   const step = async () => {
     if (parallel) {
       await parallel.step(xs, ys, optimizer as tf.Optimizer);
       return;
     }
-    const loss =
-      stepKind === 'lean'
-        ? lean(xs, ys)
-        : (optimizer as tf.Optimizer).minimize(
-            () => crossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor),
-            true,
-          )!;
+    const loss = oneStep(xs, ys);
     loss.dataSync();
     loss.dispose();
   };

@@ -1,10 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { createTrainStep, FusedAdam, optimizerApplier } from '@tfmlops/core';
 import { markdownTable } from '../lib/report.ts';
-
-const crossEntropy = (labels: tf.Tensor, logits: tf.Tensor) =>
-  tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+import { referenceTrainStep } from './measure.ts';
 
 /**
  * Where one training step of the reference CNN spends its time on the current backend: milliseconds per kernel
@@ -16,22 +13,11 @@ export async function profileTrainingStep(
   stepKind: 'minimize' | 'lean' = 'lean',
   steps = 5,
 ): Promise<{ stepMs: number; rows: Array<[string, number]>; table: string }> {
-  const optimizer = stepKind === 'lean' ? new FusedAdam() : tf.train.adam(0.001);
-  const lean = createTrainStep(
-    model,
-    optimizer instanceof FusedAdam ? optimizer : optimizerApplier(optimizer),
-    crossEntropy,
-  );
+  const { optimizer, step: oneStep } = referenceTrainStep(model, stepKind);
   const xs = tf.randomUniform([64, 28, 28, 1]);
   const ys = tf.oneHot(tf.randomUniform([64], 0, 10, 'int32') as tf.Tensor1D, 10);
   const step = () => {
-    const loss =
-      stepKind === 'lean'
-        ? lean(xs, ys)
-        : (optimizer as tf.Optimizer).minimize(
-            () => crossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor),
-            true,
-          )!;
+    const loss = oneStep(xs, ys);
     loss.dataSync();
     loss.dispose();
   };
