@@ -11,7 +11,7 @@ export default defineConfig({
     coverage: {
       provider: 'v8',
       include: ['packages/*/src/**/*.ts'],
-      exclude: ['**/*.test.ts', '**/cli.ts', '**/*-cli.ts', '**/index.ts'],
+      exclude: ['**/*.test.ts', '**/*.test-support.ts', '**/cli.ts', '**/*-cli.ts', '**/index.ts'],
       reporter: ['text-summary', 'text', 'json-summary'],
       // The foundation package carries everything else; its coverage is a gate, not a statistic.
       thresholds: { 'packages/core/src/**': { lines: 90 } },

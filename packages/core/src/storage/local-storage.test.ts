@@ -3,21 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { StorageError } from '../errors.ts';
+import type { StorageError } from '../errors.ts';
 import { createStorage } from './create-storage.ts';
+import { failureOf } from './failure-of.test-support.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'local-storage-'));
 const storage = createStorage();
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-async function failureOf(promise: Promise<unknown>): Promise<StorageError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(StorageError);
-  return error as StorageError;
-}
 
 describe('local storage atomicity', () => {
   it('a source stream that fails midway leaves neither the target nor temp files', async () => {

@@ -5,8 +5,8 @@ import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GcsEmulator } from '../../../../tests/support/gcs-emulator/index.ts';
-import { StorageError } from '../errors.ts';
 import { createStorage } from './create-storage.ts';
+import { failureOf } from './failure-of.test-support.ts';
 import type { Storage } from './types.ts';
 import { joinUri } from './uri.ts';
 
@@ -50,15 +50,6 @@ async function collect(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<StorageError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(StorageError);
-  return error as StorageError;
 }
 
 function patterned(size: number, seed = 31): Buffer {
