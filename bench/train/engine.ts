@@ -3,7 +3,7 @@
  * `{"result": ...}` or `{"unavailable": "..."}`. A process per engine gives each its own wasm module and thread
  * count (fixed once the backend starts) and keeps one engine's JIT and heap state out of the next measurement.
  */
-import { configureWasmBackend, realMachineProbes, selectBackend } from '@tfmlops/core';
+import { configureWasmBackend, realMachineProbes, selectBackend } from '@tfmlops/runtime';
 import { ENGINES } from './engines.ts';
 import { measureCurrentBackend, referenceCnn } from './measure.ts';
 import { profileTrainingStep } from './profile.ts';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { createTrainStep, DataParallelTrainer, FusedAdam } from '@tfmlops/core';
+import { createTrainStep, DataParallelTrainer, FusedAdam } from '@tfmlops/runtime';
 
 export interface TrainBenchResult {
   engine: string;

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { configureWasmBackend, realMachineProbes, selectBackend } from '@tfmlops/core';
+import { configureWasmBackend, realMachineProbes, selectBackend } from '@tfmlops/runtime';
 import {
   BENCH_DIR,
   DEBIAN_PYTHON,

@@ -3,9 +3,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createLogger, createStorage, loadConfig, realMachineProbes } from '@tfmlops/core';
+import { createLogger, createStorage, loadConfig } from '@tfmlops/core';
 import { loadSource } from '@tfmlops/data';
 import { experimentConfigSchema, train } from '@tfmlops/model';
+import { realMachineProbes } from '@tfmlops/runtime';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

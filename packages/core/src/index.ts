@@ -3,5 +3,4 @@ export * from './config/index.ts';
 export * from './errors.ts';
 export * from './logger.ts';
 export * from './logging-config.ts';
-export * from './runtime/index.ts';
 export * from './storage/index.ts';

@@ -32,6 +32,7 @@ export {
   type PreprocessSpecInput,
   preprocessSpecSchema,
 } from './preprocess/spec.ts';
-export { type DataReport, type ReportOptions, writeReport } from './report/report.ts';
+export { type ReportOptions, writeReport } from './report/report.ts';
+export type { DataReport } from './report/report-types.ts';
 export { type LoadSourceOptions, loadSource, SOURCE_KINDS, sourceConfigSchema } from './sources/index.ts';
 export type { EncodedImage, RawPixels, SourceDataset, SourceSample } from './sources/types.ts';

@@ -1,13 +1,7 @@
 /** `pnpm train --config configs/exp1.yaml [key.path=value ...]`. */
-import {
-  createLogger,
-  createStorage,
-  loadConfig,
-  parseExperimentArgs,
-  realMachineProbes,
-  runCli,
-} from '@tfmlops/core';
+import { createLogger, createStorage, loadConfig, parseExperimentArgs, runCli } from '@tfmlops/core';
 import { loadSource } from '@tfmlops/data';
+import { realMachineProbes } from '@tfmlops/runtime';
 import { experimentConfigSchema } from './config.ts';
 import { train } from './train.ts';
 

@@ -1,5 +1,6 @@
-import { composeConfigSchema, loggingConfigSchema, runtimeConfigSchema } from '@tfmlops/core';
+import { composeConfigSchema, loggingConfigSchema } from '@tfmlops/core';
 import { dataConfigSchema } from '@tfmlops/data';
+import { runtimeConfigSchema } from '@tfmlops/runtime';
 import { z } from 'zod';
 
 /** `model:` section of an experiment file: which network to build. */

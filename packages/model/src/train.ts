@@ -1,19 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { joinUri, type Logger, type Storage } from '@tfmlops/core';
+import { type LoadSourceFn, openDataset, prepareDataset } from '@tfmlops/data';
 import {
   createTrainStep,
   DataParallelTrainer,
   dataParallelWorkersFor,
   FusedAdam,
-  joinUri,
-  type Logger,
   type MachineProbes,
   optimizerApplier,
-  type Storage,
   selectBackend,
   type TrainStep,
-} from '@tfmlops/core';
-import { type LoadSourceFn, openDataset, prepareDataset } from '@tfmlops/data';
+} from '@tfmlops/runtime';
 import { ARCHITECTURES } from './architectures/cnn.ts';
 import type { ExperimentConfig } from './config.ts';
 

@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import type { GcsOptions } from './gcs-client.ts';
-import { GcsBackend } from './gcs-storage.ts';
+import type { GcsBackend } from './gcs-storage.ts';
 import { LocalBackend } from './local-storage.ts';
 import type { Storage, StorageEntry } from './types.ts';
 import { joinUri, type ParsedUri, parseUri } from './uri.ts';
@@ -13,15 +13,16 @@ export interface StorageOptions {
 
 /**
  * The product's one storage API: routes each URI to the local or GCS backend by its scheme (plain paths and
- * `file://` to the local disk, `gs://` to GCS; anything else is a StorageError). The GCS client is made on first
- * use, so commands that only touch local files never load the SDK's credentials.
+ * `file://` to the local disk, `gs://` to GCS; anything else is a StorageError). The GCS SDK is imported and its client
+ * made on first use, so commands that only touch local files never load the SDK or its credentials.
  */
 export function createStorage(options: StorageOptions = {}): Storage {
   const local = new LocalBackend();
   const concurrency = Math.max(1, options.concurrency ?? 8);
-  let gcs: GcsBackend | undefined;
+  // The SDK (and its dependency tree) is imported on the first gs:// URI, not when core is imported.
+  let gcs: Promise<GcsBackend> | undefined;
   const gcsBackend = () => {
-    gcs ??= new GcsBackend(options.gcs);
+    gcs ??= import('./gcs-storage.ts').then(({ GcsBackend }) => new GcsBackend(options.gcs));
     return gcs;
   };
 
@@ -29,29 +30,31 @@ export function createStorage(options: StorageOptions = {}): Storage {
   const storage: Storage = {
     async read(uri) {
       const target = parseUri(uri);
-      return target.kind === 'local' ? local.read(target.path) : gcsBackend().read(target.bucket, target.key);
+      return target.kind === 'local'
+        ? local.read(target.path)
+        : (await gcsBackend()).read(target.bucket, target.key);
     },
     async readStream(uri) {
       const target = parseUri(uri);
       return target.kind === 'local'
         ? local.readStream(target.path)
-        : gcsBackend().readStream(target.bucket, target.key);
+        : (await gcsBackend()).readStream(target.bucket, target.key);
     },
     async write(uri, data, writeOptions) {
       const target = parseUri(uri);
       return target.kind === 'local'
         ? local.write(target.path, data, writeOptions)
-        : gcsBackend().write(target.bucket, target.key, data, writeOptions);
+        : (await gcsBackend()).write(target.bucket, target.key, data, writeOptions);
     },
     async writeStream(uri, source, writeOptions) {
       const target = parseUri(uri);
       return target.kind === 'local'
         ? local.writeStream(target.path, source, writeOptions)
-        : gcsBackend().writeStream(target.bucket, target.key, source, writeOptions);
+        : (await gcsBackend()).writeStream(target.bucket, target.key, source, writeOptions);
     },
     async list(prefixUri): Promise<StorageEntry[]> {
       const target = parseUri(prefixUri);
-      if (target.kind === 'gcs') return gcsBackend().list(target.bucket, directoryPrefix(target.key));
+      if (target.kind === 'gcs') return (await gcsBackend()).list(target.bucket, directoryPrefix(target.key));
       const entries = await local.list(target.path);
       if (!/^file:/i.test(prefixUri)) return entries;
       return entries.map((entry) => ({ ...entry, uri: pathToFileURL(entry.uri).href }));
@@ -60,13 +63,13 @@ export function createStorage(options: StorageOptions = {}): Storage {
       const target = parseUri(uri);
       return target.kind === 'local'
         ? local.exists(target.path)
-        : gcsBackend().exists(target.bucket, target.key);
+        : (await gcsBackend()).exists(target.bucket, target.key);
     },
     async delete(uri) {
       const target = parseUri(uri);
       return target.kind === 'local'
         ? local.delete(target.path)
-        : gcsBackend().delete(target.bucket, target.key);
+        : (await gcsBackend()).delete(target.bucket, target.key);
     },
     async deleteTree(prefixUri) {
       const target = parseUri(prefixUri);
@@ -81,7 +84,7 @@ export function createStorage(options: StorageOptions = {}): Storage {
       const entries = await storage.list(fromPrefix);
       await forEachLimited(entries, concurrency, async (entry) => {
         if (from.kind === 'gcs' && to.kind === 'gcs') {
-          return gcsBackend().copy(
+          return (await gcsBackend()).copy(
             from.bucket,
             `${directoryPrefix(from.key)}${entry.relativePath}`,
             to.bucket,

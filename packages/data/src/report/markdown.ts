@@ -1,5 +1,5 @@
 import { SPLITS } from '../format/manifest.ts';
-import type { DataReport } from './report.ts';
+import type { DataReport } from './report-types.ts';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const fixed = (values: number[]) => (values.length === 0 ? '-' : values.map((v) => v.toFixed(4)).join(', '));

@@ -11,7 +11,8 @@ import type { SourceDataset, SourceSample } from '../sources/types.ts';
 import { syntheticSource } from '../testing/synthetic-source.ts';
 import { findDuplicates, type HashedImage } from './duplicates.ts';
 import { differenceHash, hammingDistance } from './image-hash.ts';
-import { type DataReport, writeReport } from './report.ts';
+import { writeReport } from './report.ts';
+import type { DataReport } from './report-types.ts';
 
 const storage = createStorage();
 const logger = createLogger({ level: 'silent' });

@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { BackendError } from '../../errors.ts';
+import { BackendError } from '@tfmlops/core';
 import { lossAndGradients, trainableVariables } from './gradients.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
 

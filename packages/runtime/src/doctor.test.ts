@@ -5,7 +5,8 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { diagnose } from './diagnose.ts';
-import { type DoctorReport, formatDoctorReport, runDoctor } from './doctor.ts';
+import { formatDoctorReport, runDoctor } from './doctor.ts';
+import type { DoctorReport } from './doctor-types.ts';
 import { CUDA_LIBRARIES } from './gpu.ts';
 import { type CommandResult, type MachineProbes, realMachineProbes } from './probes.ts';
 

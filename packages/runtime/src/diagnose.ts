@@ -1,5 +1,5 @@
 import type { BackendKind } from './config.ts';
-import type { BackendStatus, DoctorProblem, DoctorReport } from './doctor.ts';
+import type { BackendStatus, DoctorProblem, DoctorReport } from './doctor-types.ts';
 import {
   CUDA_RUNTIME_LIBRARIES,
   CUDNN_LIBRARY,

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { Worker as NodeWorker, type WorkerOptions } from 'node:worker_threads';
 import { BackendWasm, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendError } from '../../errors.ts';
+import { BackendError } from '@tfmlops/core';
 
 /** Options for {@link configureWasmBackend}. */
 export interface WasmBackendOptions {

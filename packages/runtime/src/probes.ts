@@ -21,7 +21,7 @@ export interface MachineProbes {
 
 /**
  * The probes of the machine this process runs on. `env` is the environment the entry point passes in; library code
- * never reads the environment itself. Optional packages are imported from packages/core, where they are declared.
+ * never reads the environment itself. Optional packages are imported from packages/runtime, where they are declared.
  */
 export function realMachineProbes(env: Readonly<Record<string, string | undefined>>): MachineProbes {
   return {

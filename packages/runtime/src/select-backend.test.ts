@@ -1,9 +1,8 @@
 import { PassThrough } from 'node:stream';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
+import { BackendError, createLogger } from '@tfmlops/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BackendError } from '../errors.ts';
-import { createLogger } from '../logger.ts';
 import { CUDA_LIBRARIES } from './gpu.ts';
 import { type CommandResult, type MachineProbes, realMachineProbes } from './probes.ts';
 import { selectBackend } from './select-backend.ts';

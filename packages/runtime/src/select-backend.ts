@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { BackendError } from '../errors.ts';
-import type { Logger } from '../logger.ts';
+import { BackendError, type Logger } from '@tfmlops/core';
 import type { BackendKind, RuntimeConfig } from './config.ts';
 import {
   CUDA_LIBRARIES,

@@ -1,6 +1,5 @@
 /** `pnpm doctor [--json]`: what this machine can train with, and how to fix what it cannot. */
-import { runCli } from '../cli-runner.ts';
-import { parseExperimentArgs } from '../config/cli-args.ts';
+import { parseExperimentArgs, runCli } from '@tfmlops/core';
 import { formatDoctorReport, runDoctor } from './doctor.ts';
 import { realMachineProbes } from './probes.ts';
 

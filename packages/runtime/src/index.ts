@@ -5,13 +5,8 @@ export {
   type RuntimeConfig,
   runtimeConfigSchema,
 } from './config.ts';
-export {
-  type BackendStatus,
-  type DoctorProblem,
-  type DoctorReport,
-  formatDoctorReport,
-  runDoctor,
-} from './doctor.ts';
+export { formatDoctorReport, runDoctor } from './doctor.ts';
+export type { BackendStatus, DoctorProblem, DoctorReport } from './doctor-types.ts';
 export { type GpuInfo, type KernelSupport, kernelSupportFor, listGpus } from './gpu.ts';
 export {
   type AdamOptions,
