@@ -1,0 +1,159 @@
+import { HttpError, unavailable } from '../errors.ts';
+import type { ModelLease, ModelSlot } from '../model/model-slot.ts';
+import type { ServingModel } from '../model/types.ts';
+import type { ServeMetrics } from '../monitoring/metrics.ts';
+import { MicroBatcher } from './micro-batcher.ts';
+import { type PreparedImage, prepareImage } from './prepare-input.ts';
+import { type LabelProbability, topK } from './top-k.ts';
+
+export interface PredictionServiceOptions {
+  slot: ModelSlot;
+  metrics: ServeMetrics;
+  maxBatch: number;
+  maxBatchDelayMs: number;
+  maxQueue: number;
+  maxPixels: number;
+  requestTimeoutMs: number;
+}
+
+/** One classified image. */
+export interface ImagePrediction {
+  /** Every class probability, in label order. */
+  probabilities: Float32Array;
+  /** The `k` most probable classes, most probable first. */
+  top: LabelProbability[];
+  /** The decoded and preprocessed image (HWC uint8), for monitoring. */
+  image: PreparedImage;
+}
+
+export interface PredictionResult {
+  model: ServingModel;
+  predictions: ImagePrediction[];
+}
+
+/** Names the file of a multi-image request in error messages. */
+export interface ImageSource {
+  bytes: Uint8Array;
+  /** e.g. `file 2 of 3 ("seven.png")`; omitted for single-image requests. */
+  label?: string;
+}
+
+/**
+ * The one prediction path every API calls (POST /predict, /predict/batch, and later the Open Inference Protocol):
+ * admission against the queue bound, a model lease for the whole request, the training pipeline's preprocessing,
+ * the shared micro-batcher, a deadline, and the prediction metrics.
+ */
+export class PredictionService {
+  readonly #options: PredictionServiceOptions;
+  readonly #batcher: MicroBatcher<ServingModel, Float32Array, Float32Array>;
+  #admitted = 0;
+
+  constructor(options: PredictionServiceOptions) {
+    this.#options = options;
+    this.#batcher = new MicroBatcher(
+      async (model, inputs) => {
+        const started = performance.now();
+        try {
+          return await model.predictBatch(inputs);
+        } finally {
+          options.metrics.inferenceSeconds.observe((performance.now() - started) / 1000);
+        }
+      },
+      {
+        maxBatch: options.maxBatch,
+        maxDelayMs: options.maxBatchDelayMs,
+        onBatch: (size) => options.metrics.batchSize.observe(size),
+      },
+    );
+  }
+
+  /** Images admitted and not yet answered. */
+  get queueDepth(): number {
+    return this.#admitted;
+  }
+
+  /** Classifies image files (PNG, JPEG, WebP bytes) on one model; rejects the whole request if any image is bad. */
+  async classifyImages(images: readonly ImageSource[], k: number): Promise<PredictionResult> {
+    return this.#withAdmission(images.length, async (lease, signal) => {
+      const done = this.#batcher.expect(images.length);
+      const { model } = lease;
+      const settled = await Promise.allSettled(
+        images.map(async ({ bytes, label }) => {
+          let image: PreparedImage;
+          try {
+            image = await prepareImage(bytes, model, this.#options.maxPixels);
+          } catch (error) {
+            done();
+            throw label && error instanceof HttpError ? prefixed(error, label) : error;
+          }
+          const probabilities = await this.#batcher.submit(model, image.input, { announced: true, signal });
+          return { probabilities, image, top: topK(probabilities, model.labels, k) };
+        }),
+      );
+      const failure = settled.find((outcome) => outcome.status === 'rejected');
+      if (failure) throw failure.reason;
+      const predictions = settled.map(
+        (outcome) => (outcome as PromiseFulfilledResult<ImagePrediction>).value,
+      );
+      for (const prediction of predictions) {
+        const best = prediction.top[0];
+        if (best) this.#options.metrics.predicted(best.label, best.probability);
+      }
+      return { model, predictions };
+    });
+  }
+
+  /**
+   * Runs `work` with `count` images admitted and the current model leased, under the request deadline. Over the
+   * queue bound, before a model is loaded, and past the deadline it fails with 503 and Retry-After.
+   */
+  async #withAdmission<T>(
+    count: number,
+    work: (lease: ModelLease, signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const { maxQueue, requestTimeoutMs, slot } = this.#options;
+    if (this.#admitted + count > maxQueue) {
+      throw unavailable(
+        'OVERLOADED',
+        `the service is at capacity (${this.#admitted} images in progress, limit ${maxQueue})`,
+        1,
+        'retry after the Retry-After delay; scale out if this persists',
+      );
+    }
+    const lease = slot.acquire();
+    if (!lease) {
+      throw unavailable('MODEL_NOT_READY', 'no model is loaded yet', 2, 'retry once GET /readyz answers 200');
+    }
+    this.#admitted += count;
+    const controller = new AbortController();
+    const deadline = new HttpError(
+      503,
+      'PREDICTION_TIMEOUT',
+      `the prediction took longer than ${requestTimeoutMs} ms`,
+      { retryAfterSeconds: 1, hint: 'the service is overloaded; retry later' },
+    );
+    const timer = setTimeout(() => controller.abort(deadline), requestTimeoutMs);
+    // Admission and lease end when the work really ends, even if the deadline answered the client first: the
+    // queue bound counts work the process is still doing, and a model is never disposed under a running batch.
+    const settled = work(lease, controller.signal).finally(() => {
+      clearTimeout(timer);
+      this.#admitted -= count;
+      lease.release();
+    });
+    settled.catch(() => {});
+    return await Promise.race([
+      settled,
+      new Promise<never>((_, reject) =>
+        controller.signal.addEventListener('abort', () => reject(deadline), { once: true }),
+      ),
+    ]);
+  }
+}
+
+function prefixed(error: HttpError, label: string): HttpError {
+  return new HttpError(error.statusCode, error.code, `${label}: ${error.message}`, {
+    hint: error.hint,
+    cause: error.cause,
+    retryAfterSeconds: error.retryAfterSeconds,
+  });
+}
