@@ -77,7 +77,10 @@ export const serveApp: FastifyPluginAsync<ServeAppOptions> = async (app, { confi
   const context: ServeContext = { config, predictions, models, metrics };
   app.decorate('serving', context);
 
-  registerErrorHandlers(app, (code) => metrics.rejected.inc({ code }));
+  registerErrorHandlers(app, {
+    bodyLimitBytes: config.bodyLimitBytes,
+    onRejected: (code) => metrics.rejected.inc({ code }),
+  });
   observeRequests(app, metrics);
   await registerSecurityHeaders(app);
   await app.register(multipart, { throwFileSizeLimit: true });

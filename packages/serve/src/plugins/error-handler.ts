@@ -34,15 +34,18 @@ export interface ErrorBody {
  * HttpErrors and framework 4xx keep their messages; anything else is a bug, answered 500 with only the request id
  * (the stack goes to the log, never to the client).
  */
-export function registerErrorHandlers(app: FastifyInstance, onRejected?: (code: string) => void): void {
+export function registerErrorHandlers(
+  app: FastifyInstance,
+  options: { bodyLimitBytes: number; onRejected?: (code: string) => void },
+): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const { status, body, retryAfter } = describe(error, request);
+    const { status, body, retryAfter } = describe(error, request, options.bodyLimitBytes);
     if (status >= 500 && !(error instanceof HttpError)) {
       request.log.error({ err: error }, 'request failed with an unexpected error');
     } else {
       request.log.info({ status, code: body.error.code, reason: body.error.message }, 'request refused');
     }
-    if (request.routeOptions.url?.startsWith('/predict')) onRejected?.(body.error.code);
+    if (request.routeOptions.url?.startsWith('/predict')) options.onRejected?.(body.error.code);
     send(reply, status, body, retryAfter);
   });
   app.setNotFoundHandler((request, reply) => {
@@ -65,6 +68,7 @@ function send(reply: FastifyReply, status: number, body: ErrorBody, retryAfter?:
 function describe(
   error: FastifyError,
   request: FastifyRequest,
+  bodyLimitBytes: number,
 ): { status: number; body: ErrorBody; retryAfter?: number } {
   if (error instanceof HttpError) {
     return {
@@ -89,7 +93,12 @@ function describe(
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
     const code = FRAMEWORK_CODES[error.code] ?? (error.code?.replace(/^FST_(ERR_)?/, '') || 'BAD_REQUEST');
-    return { status, body: { error: withHint(code, error.message, FRAMEWORK_HINTS[code]) } };
+    return {
+      status,
+      body: {
+        error: withHint(code, frameworkMessage(code, error, request, bodyLimitBytes), FRAMEWORK_HINTS[code]),
+      },
+    };
   }
   return {
     status: 500,
@@ -100,6 +109,22 @@ function describe(
       },
     },
   };
+}
+
+/** Fastify's messages are terse ("Unsupported Media Type"); say what was found and what the limit is. */
+function frameworkMessage(
+  code: string,
+  error: FastifyError,
+  request: FastifyRequest,
+  bodyLimitBytes: number,
+): string {
+  if (code === 'UNSUPPORTED_MEDIA_TYPE') {
+    const type = request.headers['content-type']?.split(';')[0];
+    return `the request has ${type ? `Content-Type ${type}` : 'no Content-Type header'}; expected multipart/form-data, image/png, image/jpeg or image/webp`;
+  }
+  if (code === 'BODY_TOO_LARGE')
+    return `the request body is larger than this service's limit of ${bodyLimitBytes} bytes`;
+  return error.message;
 }
 
 function withHint(code: string, message: string, hint: string | undefined): ErrorBody['error'] {

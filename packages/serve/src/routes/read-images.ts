@@ -70,7 +70,7 @@ async function readMultipart(request: FastifyRequest, options: ReadImagesOptions
         throw badRequest(
           'MULTIPART_TOO_MANY_FILES',
           maxFiles === 1
-            ? `the form has more than one \`${fields[0]}\` file; this route classifies one image`
+            ? `the form has more than one file in field \`${fields[0]}\`; this route classifies one image`
             : `the form has more than ${maxFiles} image files`,
           {
             hint:
@@ -109,8 +109,8 @@ async function readMultipart(request: FastifyRequest, options: ReadImagesOptions
     throw badRequest(
       'MULTIPART_NO_FILE',
       otherFiles.length > 0
-        ? `the form has no \`${fields[0]}\` file (found file fields: ${otherFiles.join(', ')})`
-        : `the form has no \`${fields[0]}\` file`,
+        ? `the form has no file in field \`${fields[0]}\` (found files in: ${otherFiles.join(', ')})`
+        : `the form has no file in field \`${fields[0]}\``,
       { hint: `send the image as the form field \`${fields[0]}\`: curl -F ${fields[0]}=@image.png ...` },
     );
   }
