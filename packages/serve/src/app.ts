@@ -81,7 +81,7 @@ export const serveApp: FastifyPluginAsync<ServeAppOptions> = async (app, { confi
     bodyLimitBytes: config.bodyLimitBytes,
     onRejected: (code) => metrics.rejected.inc({ code }),
   });
-  observeRequests(app, metrics);
+  observeRequests(app, metrics, () => models.state === 'draining');
   await registerSecurityHeaders(app);
   await app.register(multipart, { throwFileSizeLimit: true });
   app.addContentTypeParser(
@@ -136,10 +136,14 @@ export async function startServing(app: FastifyInstance): Promise<ServingModel> 
   return model;
 }
 
-/** Request metrics, the X-Request-Id header, and one log line per answered request (with its request id). */
-function observeRequests(app: FastifyInstance, metrics: ServeMetrics): void {
+/**
+ * Request metrics, the X-Request-Id header, and one log line per answered request (with its request id). While
+ * draining, responses close their connection, so keep-alive clients do not hold the shutdown open.
+ */
+function observeRequests(app: FastifyInstance, metrics: ServeMetrics, draining: () => boolean): void {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (draining()) reply.header('connection', 'close');
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

@@ -4,9 +4,7 @@
  * accepting, lets in-flight requests finish and exits within SHUTDOWN_TIMEOUT_MS (Cloud Run allows 10 s).
  */
 import { createLogger, createStorage, exitCodeFor, formatError, type Logger } from '@tfmlops/core';
-import { realMachineProbes, selectBackend } from '@tfmlops/runtime';
 import type { FastifyInstance } from 'fastify';
-import { createApp, startServing } from './app.ts';
 import { parseServeConfig, type ServeConfig } from './config.ts';
 
 async function main(): Promise<void> {
@@ -21,6 +19,11 @@ async function main(): Promise<void> {
   const storage = createStorage({ gcs: { apiEndpoint: config.storageEmulatorHost } });
   let app: FastifyInstance | undefined;
   try {
+    // TF.js, sharp and Fastify load only once the environment is known to be valid (a typo fails in a blink).
+    const [{ realMachineProbes, selectBackend }, { createApp, startServing }] = await Promise.all([
+      import('@tfmlops/runtime'),
+      import('./app.ts'),
+    ]);
     await selectBackend(
       { backend: config.backend, threads: config.wasmThreads },
       { probes: realMachineProbes(process.env), logger },
