@@ -14,7 +14,11 @@ async function showModel() {
   }
 }
 
+// Only the latest request may update the page (a stroke can finish before the previous answer arrives).
+let latestRequest = 0;
+
 async function classify(blob, filename) {
+  const request = ++latestRequest;
   const form = new FormData();
   form.append('file', blob, filename);
   $('status').textContent = 'Classifying…';
@@ -22,12 +26,14 @@ async function classify(blob, filename) {
   try {
     const response = await fetch(`/predict?top_k=${TOP_K}`, { method: 'POST', body: form });
     const body = await response.json();
+    if (request !== latestRequest) return;
     if (!response.ok) {
       const { message, hint } = body.error ?? { message: response.statusText };
       throw new Error(hint ? `${message} (${hint})` : message);
     }
     render(body);
   } catch (error) {
+    if (request !== latestRequest) return;
     $('results').replaceChildren();
     $('status').textContent = 'No prediction.';
     $('error').textContent = error.message;

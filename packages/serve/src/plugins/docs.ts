@@ -28,8 +28,12 @@ export async function registerDocs(app: FastifyInstance, version: string): Promi
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     staticCSP: true,
-    // Swagger UI's CSP asks browsers to upgrade http to https, which breaks the page on plain-http local servers.
-    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
+    // Swagger UI's CSP asks browsers to upgrade http to https, which breaks the page on plain-http local servers,
+    // and its style hashes miss a style Swagger UI sets at run time; styles cannot run code, scripts stay hashed.
+    transformStaticCSP: (header) =>
+      header
+        .replace(/\s*upgrade-insecure-requests;?/, '')
+        .replace(/style-src [^;]*/, "style-src 'self' 'unsafe-inline'"),
   });
 }
 
