@@ -7,7 +7,9 @@ export {
   type TrainConfig,
   trainConfigSchema,
 } from './config.ts';
+export * from './evaluate/index.ts';
 export { saveModel } from './save-model.ts';
+export * from './tracking/index.ts';
 export {
   accuracy,
   type EpochMetrics,
