@@ -46,6 +46,9 @@ export function confusionMatrixSpec(evaluation: Evaluation, split = 'test'): Cha
       subtitle: [
         `${thousands(evaluation.examples)} examples, accuracy ${percent(evaluation.accuracy)}`,
         'rows: true class; columns: predicted class; colour: share of the row',
+        ...(k > MAX_CLASSES_WITH_COUNTS
+          ? ['(too many classes to print counts: see confusionMatrix in evaluation.json)']
+          : []),
       ],
       subtitleFontSize: 12,
       subtitleColor: '#555',
