@@ -1,9 +1,7 @@
-export { ARCHITECTURES, type ArchitectureOptions, createCnn } from './architectures/cnn.ts';
+export * from './architectures/index.ts';
 export {
   type ExperimentConfig,
   experimentConfigSchema,
-  type ModelConfig,
-  modelConfigSchema,
   type TrainConfig,
   trainConfigSchema,
 } from './config.ts';
