@@ -19,10 +19,16 @@ export type CnnOptions = ArchitectureOptions & Partial<Omit<CnnConfig, 'architec
 export function createCnn({ inputShape, numClasses, seed, dropout = 0 }: CnnOptions): tfl.LayersModel {
   const glorot = (name: string) => tfl.initializers.glorotUniform({ seed: layerSeed(seed, name) });
   const model = tfl.sequential({ name: 'cnn' });
-  const conv = (name: string, filters: number) =>
-    tfl.layers.conv2d({ name, filters, kernelSize: 3, activation: 'relu', kernelInitializer: glorot(name) });
-  model.add(tfl.layers.inputLayer({ name: 'input', inputShape }));
-  model.add(conv('conv1', 32));
+  const conv = (name: string, filters: number, first = false) =>
+    tfl.layers.conv2d({
+      name,
+      ...(first ? { inputShape } : {}),
+      filters,
+      kernelSize: 3,
+      activation: 'relu',
+      kernelInitializer: glorot(name),
+    });
+  model.add(conv('conv1', 32, true));
   model.add(tfl.layers.maxPooling2d({ name: 'pool1', poolSize: 2 }));
   model.add(conv('conv2', 64));
   model.add(tfl.layers.maxPooling2d({ name: 'pool2', poolSize: 2 }));
