@@ -140,7 +140,8 @@ export class MultiHeadSelfAttention extends tfl.layers.Layer {
       const heads = this.numHeads;
       const headDim = dim / heads;
       const rows = tf.reshape(x, [batch * tokens, dim]);
-      const qkv = tf.add(tf.matMul(rows, this.qkvKernel!.read()), this.qkvBias!.read());
+      // Fused matmul + bias: one kernel forward, and the bias gradient comes out of the same op.
+      const qkv = tf.fused.matMul({ a: rows, b: this.qkvKernel!.read(), bias: this.qkvBias!.read() });
       // [batch*tokens, dim] per projection -> [batch*heads, tokens, headDim]: heads become batch entries of a
       // rank-3 batched matmul (wasm's BatchMatMul is rank-3).
       const toHeads = (t: tf.Tensor) =>
@@ -157,7 +158,7 @@ export class MultiHeadSelfAttention extends tfl.layers.Layer {
         tf.transpose(tf.reshape(mixed, [batch, heads, tokens, headDim]), [0, 2, 1, 3]),
         [batch * tokens, dim],
       );
-      const out = tf.add(tf.matMul(merged, this.outputKernel!.read()), this.outputBias!.read());
+      const out = tf.fused.matMul({ a: merged, b: this.outputKernel!.read(), bias: this.outputBias!.read() });
       return tf.reshape(out, [batch, tokens, dim]);
     });
   }

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { ConfigError, createStorage, ModelLoadError } from '@tfmlops/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GcsEmulator } from '../../../../tests/support/gcs-emulator/index.ts';
 import { saveModel } from '../save-model.ts';
 import {
   predictValues,
@@ -92,6 +93,30 @@ describe('loadPretrained', () => {
     expect(hits.get('/moved/cnn/weights.bin')).toBe(1);
     model.dispose();
     xs.dispose();
+  });
+
+  it('loads from a gs:// URI through storage (GCS emulator)', async () => {
+    const emulator = new GcsEmulator();
+    try {
+      const endpoint = await emulator.start();
+      emulator.createBucket('models');
+      const gcs = createStorage({
+        gcs: { apiEndpoint: endpoint, projectId: 'test', retry: { maxRetries: 0 } },
+      });
+      const model = createCnn({ inputShape: [12, 12, 1], numClasses: 4, seed: 9 });
+      await saveModel(model, 'gs://models/base', gcs);
+      const loaded = await loadPretrained('gs://models/base', { storage: gcs });
+      expect(weightValues(loaded)).toEqual(weightValues(model));
+      expect(
+        emulator.requests.some(
+          (r) => r.path.includes('base%2Fweights.bin') || r.path.includes('base/weights.bin'),
+        ),
+      ).toBe(true);
+      loaded.dispose();
+      model.dispose();
+    } finally {
+      await emulator.stop();
+    }
   });
 
   it('joins weights split over several groups and shards in manifest order', async () => {
