@@ -12,6 +12,11 @@ export interface PretrainedSource {
   timeoutMs?: number;
   /** Extra attempts after a network error, a timeout or a 5xx. Default 2. */
   retries?: number;
+  /**
+   * Maps `model.uri` to the model.json (or its directory) to read, before anything is read; for example a model
+   * bundle's latest.json pointer to the bundle directory it names. Without it the URI is read as written.
+   */
+  resolveUri?: (uri: string) => Promise<string>;
 }
 
 /** model.json of a TF.js LayersModel, as the layers format writes it. */
@@ -74,7 +79,7 @@ export async function readModelJson(
   uri: string,
   source: PretrainedSource,
 ): Promise<{ modelJsonUri: string; modelJson: ModelJson }> {
-  const modelJsonUri = modelJsonLocation(uri);
+  const modelJsonUri = modelJsonLocation(source.resolveUri ? await source.resolveUri(uri) : uri);
   const bytes = await readLocation(modelJsonUri, source);
   let parsed: unknown;
   try {

@@ -185,6 +185,17 @@ describe('loadPretrained', () => {
       'https://models.example/cnn/weights.bin',
     ]);
     expect(weightValues(loaded)).toEqual(weightValues(model));
+    // A resolver (a bundle's latest.json pointer, say) picks the location before anything is read.
+    const resolved = await loadPretrained('pointer://cnn', {
+      storage,
+      fetch: fetchFiles,
+      resolveUri: async (pointer) => pointer.replace('pointer://', 'https://mirror.example/'),
+    });
+    expect(requested.slice(2)).toEqual([
+      'https://mirror.example/cnn/model.json',
+      'https://mirror.example/cnn/weights.bin',
+    ]);
+    resolved.dispose();
     await expect(loadPretrained('http://models.example/cnn', { storage })).rejects.toThrow(/plain http/);
     await expect(loadPretrained('ftp://models.example/cnn', { storage })).rejects.toThrow(
       /unsupported scheme/,

@@ -1,6 +1,6 @@
 import { ConfigError } from '@tfmlops/core';
 import { CNN_MIN_SIDE } from './cnn.ts';
-import { modelJsonLocation, type PretrainedSource, readModelJson } from './load-pretrained.ts';
+import { type PretrainedSource, readModelJson } from './load-pretrained.ts';
 import type { ModelConfig, PretrainedConfig, ResnetConfig, VitConfig } from './model-config.ts';
 import { ancestorsOf, summarizeTopology, weightedLayerNames } from './topology.ts';
 import type { InputShape } from './types.ts';
@@ -108,7 +108,6 @@ async function validatePretrained(
   inputShape: InputShape,
   source: PretrainedSource,
 ): Promise<void> {
-  modelJsonLocation(model.uri);
   const { modelJsonUri, modelJson } = await readModelJson(model.uri, source);
   const summary = summarizeTopology(modelJson.modelTopology);
   if (!summary) {
