@@ -7,9 +7,11 @@ import { ConfigError, createStorage, exitCodeFor } from '@tfmlops/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveModel } from '../save-model.ts';
 import { modelConfigSchema } from './model-config.ts';
-import { createResnet } from './resnet.ts';
+import { HEAD_DEFAULTS } from './pretrained.ts';
+import { createResnet, RESNET_DEFAULTS } from './resnet.ts';
 import type { InputShape } from './types.ts';
 import { resnetStageSides, validateArchitecture } from './validate.ts';
+import { VIT_DEFAULTS } from './vit.ts';
 
 const storage = createStorage();
 let dir: string;
@@ -173,6 +175,20 @@ describe('modelConfigSchema', () => {
       uri: 'x',
       cutAt: 'embedding',
       head: { pooling: 'avg', units: [128], dropout: 0 },
+    });
+  });
+
+  it('has the defaults the factories use when called without a parsed config', () => {
+    expect(modelConfigSchema.parse({ architecture: 'vit' })).toEqual({
+      architecture: 'vit',
+      ...VIT_DEFAULTS,
+    });
+    expect(modelConfigSchema.parse({ architecture: 'resnet' })).toEqual({
+      architecture: 'resnet',
+      ...RESNET_DEFAULTS,
+    });
+    expect(modelConfigSchema.parse({ architecture: 'pretrained', uri: 'x' })).toMatchObject({
+      head: HEAD_DEFAULTS,
     });
   });
 
