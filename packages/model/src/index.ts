@@ -49,7 +49,9 @@ export {
   type TrainConfig,
   trainConfigSchema,
 } from './config.ts';
+export * from './evaluate/index.ts';
 export { saveModel } from './save-model.ts';
+export * from './tracking/index.ts';
 export {
   accuracy,
   type EpochMetrics,
