@@ -1,4 +1,4 @@
-export { ARCHITECTURES, type ArchitectureOptions, createCnn } from './architectures/cnn.ts';
+export * from './architectures/index.ts';
 export {
   type BundleContents,
   type PublishedBundle,
@@ -46,8 +46,6 @@ export {
 export {
   type ExperimentConfig,
   experimentConfigSchema,
-  type ModelConfig,
-  modelConfigSchema,
   type TrainConfig,
   trainConfigSchema,
 } from './config.ts';
