@@ -70,9 +70,10 @@ export function runJsonChild<T>(command: string, args: string[], env?: NodeJS.Pr
       maxBuffer: 64 * 1024 * 1024,
     });
   } catch (error) {
-    throw new Error(`benchmark child failed: ${command} ${args.join(' ')}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    const status = (error as { status?: number | null }).status;
+    throw new Error(
+      `benchmark child failed (exit ${status ?? 'by signal'}; its stderr is above): ${command} ${args.join(' ')}`,
+    );
   }
   const line = out.trim().split('\n').at(-1) ?? '';
   try {
