@@ -78,11 +78,13 @@ def images_per_second(run, calls, images_per_call):
     return calls * images_per_call / (time.perf_counter() - start)
 
 
-def inference(model, fmt, protocol, context):
-    """Batch-256 and batch-64 throughput and single-image latency under `context` (inference_mode or no_grad)."""
+def inference(model, fmt, protocol, context, batches=(256, 64)):
+    """Throughput at `batches` and single-image latency under `context` (inference_mode or no_grad)."""
     figures = {}
+    calls_for = {256: protocol["inferRuns"], 64: protocol["inferRuns"] * 4}
     with context():
-        for batch, calls in ((256, protocol["inferRuns"]), (64, protocol["inferRuns"] * 4)):
+        for batch in batches:
+            calls = calls_for[batch]
             data = torch.rand(batch, 1, 28, 28).contiguous(memory_format=fmt)
             # .numpy() reads the result, as dataSync() does on the TypeScript side.
             run = lambda: model(data).numpy()  # noqa: E731
@@ -125,7 +127,7 @@ def measure(threads: int, layout: str, protocol: dict) -> dict:
 
     model.eval()
     best, p50, p99 = inference(model, fmt, protocol, torch.inference_mode)
-    no_grad, ng50, ng99 = inference(model, fmt, protocol, torch.no_grad)
+    no_grad, ng50, ng99 = inference(model, fmt, protocol, torch.no_grad, batches=(256,))
     return {
         "sample": {
             "trainImagesPerSecond": train,

@@ -1,9 +1,11 @@
 /**
- * `pnpm bench train [--quick] [--rounds N] [--profile [--engine ID]]`: the product's CNN (`createCnn`) trained and
- * run by each of our TF.js engines and by PyTorch in every configuration worth trying on this machine, in
+ * `pnpm bench train [--quick] [--rounds N] [--blas NAMES] [--profile [--engine ID]]`: the product's CNN
+ * (`createCnn`) trained and run by each of our TF.js engines and by PyTorch in every configuration worth trying here, in
  * interleaved rounds (every engine in its own child process per round, taking turns). Prints a table of median
  * (min-max) per engine and a verdict per figure (our best against PyTorch's best), writes JSON under
  * bench/results/ and, unless --quick, the table and notes into bench/README.md.
+ *
+ * `--blas reference,openblas-openmp` limits PyTorch to those BLAS libraries (default: every one installed).
  *
  * It never installs anything: a missing peer prints the command that installs it and its rows are left out.
  */
@@ -140,11 +142,22 @@ export async function run(args: string[]): Promise<void> {
       throw new Error(`PyTorch's network is not createCnn's:\n  ${differences.join('\n  ')}`);
     torchVersion = described.torchVersion;
     const { installed, missing } = blasChoices();
+    const only = option(args, 'blas')?.split(',');
+    const unknown = only?.filter((name) => ![...installed, ...missing].some((b) => b.name === name));
+    if (unknown?.length)
+      throw new RangeError(
+        `--blas: unknown ${unknown.join(', ')}; one or more of reference, openblas-openmp, openblas-pthread`,
+      );
     if (missing.length > 0)
       hints.push(
         `PyTorch with ${missing.map((b) => b.name).join(', ')} BLAS (not installed); install with: ${aptInstallCommand(missing.map((b) => b.debianPackage))}`,
       );
-    configs.push(...torchConfigs(installed));
+    const skipped = installed.filter((b) => only && !only.includes(b.name));
+    if (skipped.length > 0)
+      hints.push(
+        `PyTorch with ${skipped.map((b) => b.name).join(', ')} BLAS (installed; left out by --blas)`,
+      );
+    configs.push(...torchConfigs(installed.filter((b) => !skipped.includes(b))));
     contenders.push(...configs.map((c) => torchContender(c, protocol)));
   } else {
     hints.push(
