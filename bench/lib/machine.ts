@@ -12,6 +12,8 @@ export interface MachineInfo {
   node: string;
   /** Per-core L2 cache in bytes where sysfs tells it. */
   l2CacheBytes?: number;
+  /** Last-level (L3) cache in bytes where sysfs tells it, shared by the cores listed there. */
+  l3CacheBytes?: number;
 }
 
 export function describeMachine(): MachineInfo {
@@ -20,7 +22,8 @@ export function describeMachine(): MachineInfo {
     cores: cpus().length,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
-    l2CacheBytes: l2CacheBytes(),
+    l2CacheBytes: cacheBytes(2),
+    l3CacheBytes: cacheBytes(3),
   };
 }
 
@@ -56,10 +59,11 @@ export function describeLoad(load: LoadAverages): { line: string; warning?: stri
   };
 }
 
-function l2CacheBytes(): number | undefined {
+/** Size of cpu0's cache at `level` (sysfs index2 = L2, index3 = L3 on x86 Linux). */
+function cacheBytes(level: 2 | 3): number | undefined {
   try {
-    // index2 is the unified L2 on x86 Linux; sysfs writes sizes as "1024K".
-    const text = readFileSync('/sys/devices/system/cpu/cpu0/cache/index2/size', 'utf8').trim();
+    // sysfs writes sizes as "1024K".
+    const text = readFileSync(`/sys/devices/system/cpu/cpu0/cache/index${level}/size`, 'utf8').trim();
     const match = /^(\d+)([KMG]?)$/.exec(text);
     if (!match) return undefined;
     const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[match[2] as '' | 'K' | 'M' | 'G'];

@@ -4,7 +4,14 @@ import { FULL_PROTOCOL } from './engines.ts';
 import { engineTable, pytorchSection, renderTrainReport, verdicts } from './report.ts';
 import type { EngineRow, NetworkDescription, TrainSample } from './types.ts';
 
-const machine: MachineInfo = { cpu: 'Test CPU', cores: 2, memoryGiB: 8, node: 'v20', l2CacheBytes: 2 ** 20 };
+const machine: MachineInfo = {
+  cpu: 'Test CPU',
+  cores: 2,
+  memoryGiB: 8,
+  node: 'v20',
+  l2CacheBytes: 2 ** 19,
+  l3CacheBytes: 32 * 2 ** 20,
+};
 const network: NetworkDescription = {
   layers: [{ kind: 'conv2d+relu', output: [32, 26, 26], parameters: [[32, 1, 3, 3], [32]] }],
   parameterCount: 320,
@@ -98,7 +105,7 @@ describe('train report', () => {
     expect(notes[0]).toContain(`contiguous: ${(1800 / 1900).toFixed(2)}x`);
     expect(notes[2]).toContain('batch-256 inference runs at 3.00x and batch-64 inference at 4.50x');
     expect(notes[2]).toContain(
-      "first convolution's output alone is 21.1 MiB (5.3 MiB at batch 64) against 1.0 MiB of L2",
+      'the first ReLU alone reads and writes 42.3 MiB at batch 256 (10.6 MiB at batch 64) against 32 MiB of last-level cache: at 256 it cannot stay in cache, at 64 it can',
     );
     expect(notes[3]).toContain(
       '2 threads, contiguous, reference BLAS, no_grad, batch 256: in this run that gives 1,735',
