@@ -72,4 +72,4 @@ function handleSignals(app: FastifyInstance, config: ServeConfig, logger: Logger
   process.once('SIGINT', stop);
 }
 
-await main();
+void main();

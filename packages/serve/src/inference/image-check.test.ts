@@ -15,7 +15,7 @@ import {
 } from '../../../../tests/support/serve/bad-images.ts';
 import { halfImage } from '../../../../tests/support/serve/tiny-bundle.ts';
 import { HttpError } from '../errors.ts';
-import { checkImageHeader, isAnimatedPng } from './image-check.ts';
+import { checkImageHeader } from './image-check.ts';
 
 const GREY: PreprocessSpec = { width: 16, height: 16, channels: 1, resize: 'fit', background: '#000000' };
 const RGB: PreprocessSpec = { ...GREY, channels: 3 };
@@ -82,11 +82,5 @@ describe('checkImageHeader', () => {
     expect(grey.code).toBe('IMAGE_CHANNELS_MISMATCH');
     expect(grey.message).toContain('RGB');
     await expect(checkImageHeader(await colourPng(), RGB, LIMIT)).resolves.toMatchObject({ channels: 3 });
-  });
-
-  it('isAnimatedPng finds acTL only before the image data', async () => {
-    const png = await greyPng();
-    expect(isAnimatedPng(png)).toBe(false);
-    expect(isAnimatedPng(animatedPng(png))).toBe(true);
   });
 });

@@ -1,6 +1,7 @@
 import type { PreprocessSpec } from '@tfmlops/data';
 import sharp from 'sharp';
 import { HttpError, unprocessableImage } from '../errors.ts';
+import { DamagedHeaderError, type ImageHeaderInfo, readImageHeader } from './image-header.ts';
 
 /** The image formats the service takes (by content, whatever the declared type says). */
 export const ACCEPTED_FORMATS = ['png', 'jpeg', 'webp'] as const;
@@ -26,23 +27,14 @@ export async function checkImageHeader(
   maxPixels: number,
 ): Promise<ImageHeader> {
   if (bytes.length === 0) throw new HttpError(400, 'EMPTY_IMAGE', 'the image is empty (0 bytes)');
-  let metadata: sharp.Metadata;
-  try {
-    metadata = await sharp(bytes).metadata();
-  } catch (cause) {
-    throw unprocessableImage(
-      'IMAGE_UNDECODABLE',
-      `not a readable image: ${(cause as Error).message.split('\n')[0]}`,
-      { cause, hint: `send a PNG, JPEG or WebP file` },
-    );
-  }
-  const { format, width, height } = metadata;
+  const header = await headerOf(bytes);
+  const { format, width, height } = header;
   if (!width || !height) {
     throw unprocessableImage('IMAGE_UNDECODABLE', `the ${format ?? 'image'} header declares no size`, {
       hint: 'the file is damaged; send a PNG, JPEG or WebP file',
     });
   }
-  const frames = Math.max(metadata.pages ?? 1, format === 'png' && isAnimatedPng(bytes) ? 2 : 1);
+  const frames = header.frames;
   if (width * height * frames > maxPixels) {
     throw new HttpError(
       413,
@@ -54,7 +46,7 @@ export async function checkImageHeader(
   if (frames > 1) {
     throw unprocessableImage(
       'IMAGE_MULTI_FRAME',
-      `the ${format} image has ${metadata.pages && metadata.pages > 1 ? metadata.pages : 'several'} frames (animated or multi-page); which one to classify is ambiguous`,
+      `the ${format} image has ${frames > 2 ? frames : 'several'} frames (animated or multi-page); which one to classify is ambiguous`,
       { hint: 'send one frame as a still PNG, JPEG or WebP' },
     );
   }
@@ -66,14 +58,14 @@ export async function checkImageHeader(
       { hint: 'convert the image to PNG' },
     );
   }
-  if (metadata.depth && metadata.depth !== 'uchar') {
+  if (header.bitsPerSample > 8) {
     throw unprocessableImage(
       'IMAGE_16_BIT',
-      `the ${format} image has ${metadata.bitsPerSample ?? 16}-bit samples (${metadata.depth}); the model was trained on 8-bit images`,
+      `the ${format} image has ${header.bitsPerSample}-bit samples; the model was trained on 8-bit images`,
       { hint: 'save it with 8 bits per channel' },
     );
   }
-  const colourSpace = metadata.space ?? 'unknown';
+  const { colourSpace, channels } = header;
   if (colourSpace === 'cmyk') {
     throw unprocessableImage(
       'IMAGE_CMYK',
@@ -81,7 +73,6 @@ export async function checkImageHeader(
       { hint: 'convert it to sRGB' },
     );
   }
-  const channels = metadata.channels ?? 0;
   const grey = colourSpace === 'b-w' || colourSpace === 'grey16';
   if (spec.channels === 3 && grey) {
     throw unprocessableImage(
@@ -138,21 +129,58 @@ async function hasColour(bytes: Uint8Array): Promise<boolean> {
   return coloured > COLOURED_FRACTION * (data.length / 3);
 }
 
-const PNG_SIGNATURE_BYTES = 8;
+interface Header {
+  format: string | undefined;
+  width: number;
+  height: number;
+  frames: number;
+  channels: number;
+  colourSpace: string;
+  bitsPerSample: number;
+}
 
 /**
- * APNG: an `acTL` chunk before the first `IDAT`. libvips decodes only an APNG's default image and does not report
- * frames, so the chunks are read here.
+ * PNG, JPEG and WebP headers are read in JavaScript (see image-header.ts); anything else goes to libvips, so that
+ * other formats (GIF, TIFF, SVG, AVIF...) are named in the refusal, and non-images are told apart from them.
  */
-export function isAnimatedPng(bytes: Uint8Array): boolean {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let offset = PNG_SIGNATURE_BYTES;
-  while (offset + 8 <= bytes.length) {
-    const length = view.getUint32(offset);
-    const type = String.fromCharCode(...bytes.subarray(offset + 4, offset + 8));
-    if (type === 'acTL') return true;
-    if (type === 'IDAT' || type === 'IEND') return false;
-    offset += 12 + length;
+async function headerOf(bytes: Uint8Array): Promise<Header> {
+  let info: ImageHeaderInfo | undefined;
+  try {
+    info = readImageHeader(bytes);
+  } catch (error) {
+    if (!(error instanceof DamagedHeaderError)) throw error;
+    throw unprocessableImage('IMAGE_UNDECODABLE', `damaged image header: ${error.message}`, {
+      hint: 'the file is damaged or truncated; send it again',
+    });
   }
-  return false;
+  if (info) {
+    return {
+      format: info.format,
+      width: info.width,
+      height: info.height,
+      frames: info.animated ? 2 : 1,
+      channels: info.channels,
+      colourSpace: info.space,
+      bitsPerSample: info.bitsPerSample,
+    };
+  }
+  let metadata: sharp.Metadata;
+  try {
+    metadata = await sharp(bytes).metadata();
+  } catch (cause) {
+    throw unprocessableImage(
+      'IMAGE_UNDECODABLE',
+      `not a readable image: ${(cause as Error).message.split('\n')[0]}`,
+      { cause, hint: 'send a PNG, JPEG or WebP file' },
+    );
+  }
+  return {
+    format: metadata.format,
+    width: metadata.width ?? 0,
+    height: metadata.height ?? 0,
+    frames: metadata.pages ?? 1,
+    channels: metadata.channels ?? 0,
+    colourSpace: metadata.space ?? 'unknown',
+    bitsPerSample: metadata.depth && metadata.depth !== 'uchar' ? 16 : 8,
+  };
 }

@@ -22,19 +22,56 @@ function recordingRunner() {
   };
 }
 
+/** A CancelToken the test cancels by hand. */
+function cancelToken() {
+  const listeners = new Set<() => void>();
+  const token = {
+    cancelled: false,
+    reason: undefined as unknown,
+    subscribe(onCancel: () => void) {
+      listeners.add(onCancel);
+      return () => listeners.delete(onCancel);
+    },
+    cancel(reason: unknown) {
+      token.cancelled = true;
+      token.reason = reason;
+      for (const listener of listeners) listener();
+    },
+  };
+  return token;
+}
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
 describe('MicroBatcher', () => {
   afterEach(() => {
     vi.useRealTimers();
   });
 
-  it('runs a lone request on an idle batcher at once, without waiting for the delay', async () => {
-    vi.useFakeTimers();
+  it('runs a lone request on an idle batcher at the end of the event-loop turn, not after the delay', async () => {
     const runner = recordingRunner();
     const batcher = new MicroBatcher(runner.run, { maxBatch: 8, maxDelayMs: 60_000 });
     const answer = batcher.submit('m', 1);
-    // No timer has advanced: the batch started synchronously inside submit.
+    expect(runner.batches).toEqual([]);
+    await nextTurn();
     expect(runner.batches).toEqual([{ key: 'm', inputs: [1] }]);
     await expect(answer).resolves.toBe(10);
+  });
+
+  it('puts everything submitted in one event-loop turn into one batch', async () => {
+    const runner = recordingRunner();
+    const batcher = new MicroBatcher(runner.run, { maxBatch: 8, maxDelayMs: 60_000 });
+    const answers = [1, 2, 3].map((x) => batcher.submit('m', x));
+    await expect(Promise.all(answers)).resolves.toEqual([10, 20, 30]);
+    expect(runner.batches).toEqual([{ key: 'm', inputs: [1, 2, 3] }]);
+  });
+
+  it('runs a full batch at once', () => {
+    const runner = recordingRunner();
+    const batcher = new MicroBatcher(runner.run, { maxBatch: 2, maxDelayMs: 60_000 });
+    batcher.submit('m', 1);
+    batcher.submit('m', 2);
+    expect(runner.batches).toEqual([{ key: 'm', inputs: [1, 2] }]);
   });
 
   it('coalesces announced requests into one batch and reports its size', async () => {
@@ -74,8 +111,10 @@ describe('MicroBatcher', () => {
     const batcher = new MicroBatcher(runner.run, { maxBatch: 8, maxDelayMs: 60_000 });
     const cancel = batcher.expect(2);
     const first = batcher.submit('m', 1, { announced: true });
+    await vi.advanceTimersByTimeAsync(1000);
     expect(runner.batches).toHaveLength(0);
     cancel();
+    await vi.advanceTimersByTimeAsync(0);
     expect(runner.batches).toEqual([{ key: 'm', inputs: [1] }]);
     await expect(first).resolves.toBe(10);
   });
@@ -85,6 +124,7 @@ describe('MicroBatcher', () => {
     const batcher = new MicroBatcher(runner.run, { maxBatch: 2, maxDelayMs: 0 });
     const open = runner.hold();
     const answers = [batcher.submit('a', 1)];
+    await nextTurn();
     // The first batch is running (held); these queue behind it.
     answers.push(
       batcher.submit('a', 2),
@@ -122,9 +162,10 @@ describe('MicroBatcher', () => {
     const batcher = new MicroBatcher(runner.run, { maxBatch: 4, maxDelayMs: 0 });
     const open = runner.hold();
     const running = batcher.submit('m', 1);
-    const controller = new AbortController();
-    const queued = batcher.submit('m', 2, { signal: controller.signal });
-    controller.abort(new Error('deadline'));
+    await nextTurn();
+    const token = cancelToken();
+    const queued = batcher.submit('m', 2, { cancel: token });
+    token.cancel(new Error('deadline'));
     await expect(queued).rejects.toThrow('deadline');
     expect(batcher.depth).toBe(0);
     open();

@@ -8,7 +8,20 @@ export interface MicroBatcherOptions {
 }
 
 /** Runs one batch: the outputs in the order of the inputs. All inputs of a batch share one key (one model). */
+/**
+ * Tells a queued item to give up (a deadline passed). Lighter than an AbortSignal, which costs an EventTarget per
+ * request on the hot path.
+ */
+export interface CancelToken {
+  readonly cancelled: boolean;
+  readonly reason: unknown;
+  /** Calls `onCancel` once when cancelled; returns a function that removes it. */
+  subscribe(onCancel: () => void): () => void;
+}
+
 export type BatchRunner<Key, In, Out> = (key: Key, inputs: In[]) => Promise<Out[]>;
+
+const NO_OP = () => {};
 
 interface Item<Key, In, Out> {
   key: Key;
@@ -21,9 +34,10 @@ interface Item<Key, In, Out> {
 
 /**
  * Coalesces concurrent single-item requests into batches: one batch runs at a time; a batch takes up to `maxBatch`
- * queued items of the same key. A queued item waits for company only while other items are on their way (announced
- * with {@link expect} and still being decoded) and at most `maxDelayMs`; so a request on an idle server runs at once,
- * and under load the network runs full batches.
+ * queued items of the same key. A batch starts at the end of the current event-loop turn (setImmediate), so every
+ * request whose body arrived in the same turn joins it at no cost in latency; a queued item waits longer only while
+ * other items are on their way (announced with {@link expect} and still being decoded), and at most `maxDelayMs`.
+ * A request on an idle server therefore runs at once, and under load the network runs full batches.
  */
 export class MicroBatcher<Key, In, Out> {
   readonly #run: BatchRunner<Key, In, Out>;
@@ -32,6 +46,7 @@ export class MicroBatcher<Key, In, Out> {
   #running = false;
   #upcoming = 0;
   #timer: NodeJS.Timeout | undefined;
+  #immediate: NodeJS.Immediate | undefined;
 
   constructor(run: BatchRunner<Key, In, Out>, options: MicroBatcherOptions) {
     if (!Number.isInteger(options.maxBatch) || options.maxBatch < 1)
@@ -62,33 +77,34 @@ export class MicroBatcher<Key, In, Out> {
 
   /**
    * Queues one input; resolves with its output. `announced` says the item was announced with {@link expect} (and
-   * so is no longer upcoming). Aborting `signal` removes a still-queued item and rejects with the signal's reason.
+   * so is no longer upcoming). Cancelling `cancel` removes a still-queued item and rejects with its reason.
    */
-  submit(key: Key, input: In, options: { announced?: boolean; signal?: AbortSignal } = {}): Promise<Out> {
+  submit(key: Key, input: In, options: { announced?: boolean; cancel?: CancelToken } = {}): Promise<Out> {
     if (options.announced) this.#upcoming = Math.max(0, this.#upcoming - 1);
-    const { signal } = options;
+    const { cancel } = options;
     return new Promise<Out>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(signal.reason);
+      if (cancel?.cancelled) {
+        reject(cancel.reason);
         this.#schedule();
         return;
       }
-      const onAbort = () => {
-        const index = this.#queue.indexOf(item);
-        if (index >= 0) {
-          this.#queue.splice(index, 1);
-          reject(signal?.reason);
-        }
-      };
       const item: Item<Key, In, Out> = {
         key,
         input,
         enqueuedAt: performance.now(),
         resolve,
         reject,
-        detach: () => signal?.removeEventListener('abort', onAbort),
+        detach: NO_OP,
       };
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (cancel) {
+        item.detach = cancel.subscribe(() => {
+          const index = this.#queue.indexOf(item);
+          if (index >= 0) {
+            this.#queue.splice(index, 1);
+            reject(cancel.reason);
+          }
+        });
+      }
       this.#queue.push(item);
       this.#schedule();
     });
@@ -96,28 +112,33 @@ export class MicroBatcher<Key, In, Out> {
 
   #schedule(): void {
     if (this.#running || this.#queue.length === 0) return;
-    const oldest = this.#queue[0] as Item<Key, In, Out>;
-    const waited = performance.now() - oldest.enqueuedAt;
-    if (
-      this.#queue.length >= this.#options.maxBatch ||
-      this.#upcoming === 0 ||
-      waited >= this.#options.maxDelayMs
-    ) {
+    if (this.#queue.length >= this.#options.maxBatch) {
       this.#flush();
       return;
     }
-    if (!this.#timer) {
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
+    const oldest = this.#queue[0] as Item<Key, In, Out>;
+    const waited = performance.now() - oldest.enqueuedAt;
+    if (this.#upcoming === 0 || waited >= this.#options.maxDelayMs) {
+      this.#immediate ??= setImmediate(() => {
+        this.#immediate = undefined;
         if (!this.#running && this.#queue.length > 0) this.#flush();
-      }, this.#options.maxDelayMs - waited);
+      });
+      return;
     }
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      if (!this.#running && this.#queue.length > 0) this.#flush();
+    }, this.#options.maxDelayMs - waited);
   }
 
   #flush(): void {
     if (this.#timer) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
+    }
+    if (this.#immediate) {
+      clearImmediate(this.#immediate);
+      this.#immediate = undefined;
     }
     const key = (this.#queue[0] as Item<Key, In, Out>).key;
     const batch: Item<Key, In, Out>[] = [];

@@ -2,7 +2,7 @@ import { HttpError, unavailable } from '../errors.ts';
 import type { ModelLease, ModelSlot } from '../model/model-slot.ts';
 import type { ServingModel } from '../model/types.ts';
 import type { ServeMetrics } from '../monitoring/metrics.ts';
-import { MicroBatcher } from './micro-batcher.ts';
+import { type CancelToken, MicroBatcher } from './micro-batcher.ts';
 import { type PreparedImage, prepareImage } from './prepare-input.ts';
 import { type LabelProbability, topK } from './top-k.ts';
 
@@ -74,7 +74,7 @@ export class PredictionService {
 
   /** Classifies image files (PNG, JPEG, WebP bytes) on one model; rejects the whole request if any image is bad. */
   async classifyImages(images: readonly ImageSource[], k: number): Promise<PredictionResult> {
-    return this.#withAdmission(images.length, async (lease, signal) => {
+    return this.#withAdmission(images.length, async (lease, deadline) => {
       const done = this.#batcher.expect(images.length);
       const { model } = lease;
       const settled = await Promise.allSettled(
@@ -86,7 +86,10 @@ export class PredictionService {
             done();
             throw label && error instanceof HttpError ? prefixed(error, label) : error;
           }
-          const probabilities = await this.#batcher.submit(model, image.input, { announced: true, signal });
+          const probabilities = await this.#batcher.submit(model, image.input, {
+            announced: true,
+            cancel: deadline,
+          });
           return { probabilities, image, top: topK(probabilities, model.labels, k) };
         }),
       );
@@ -109,7 +112,7 @@ export class PredictionService {
    */
   async #withAdmission<T>(
     count: number,
-    work: (lease: ModelLease, signal: AbortSignal) => Promise<T>,
+    work: (lease: ModelLease, deadline: CancelToken) => Promise<T>,
   ): Promise<T> {
     const { maxQueue, requestTimeoutMs, slot } = this.#options;
     if (this.#admitted + count > maxQueue) {
@@ -125,28 +128,60 @@ export class PredictionService {
       throw unavailable('MODEL_NOT_READY', 'no model is loaded yet', 2, 'retry once GET /readyz answers 200');
     }
     this.#admitted += count;
-    const controller = new AbortController();
-    const deadline = new HttpError(
-      503,
-      'PREDICTION_TIMEOUT',
-      `the prediction took longer than ${requestTimeoutMs} ms`,
-      { retryAfterSeconds: 1, hint: 'the service is overloaded; retry later' },
-    );
-    const timer = setTimeout(() => controller.abort(deadline), requestTimeoutMs);
+    const deadline = new Deadline(requestTimeoutMs);
     // Admission and lease end when the work really ends, even if the deadline answered the client first: the
     // queue bound counts work the process is still doing, and a model is never disposed under a running batch.
-    const settled = work(lease, controller.signal).finally(() => {
-      clearTimeout(timer);
+    const settled = work(lease, deadline).finally(() => {
+      deadline.clear();
       this.#admitted -= count;
       lease.release();
     });
     settled.catch(() => {});
-    return await Promise.race([
-      settled,
-      new Promise<never>((_, reject) =>
-        controller.signal.addEventListener('abort', () => reject(deadline), { once: true }),
-      ),
-    ]);
+    return await Promise.race([settled, deadline.expired]);
+  }
+}
+
+/** A request's deadline: a timer that, when it fires, cancels the request's queued work and rejects `expired`. */
+class Deadline implements CancelToken {
+  cancelled = false;
+  reason: unknown;
+  /** Rejects with 503 PREDICTION_TIMEOUT when the time is up; never resolves. */
+  readonly expired: Promise<never>;
+  readonly #timer: NodeJS.Timeout;
+  readonly #listeners = new Set<() => void>();
+
+  constructor(timeoutMs: number) {
+    let expire: (error: HttpError) => void = () => {};
+    this.expired = new Promise<never>((_, reject) => {
+      expire = reject;
+    });
+    this.expired.catch(() => {});
+    this.#timer = setTimeout(() => {
+      // Built only when it happens: an Error's stack trace costs tens of microseconds per request.
+      this.reason = new HttpError(
+        503,
+        'PREDICTION_TIMEOUT',
+        `the prediction took longer than ${timeoutMs} ms`,
+        {
+          retryAfterSeconds: 1,
+          hint: 'the service is overloaded; retry later',
+        },
+      );
+      this.cancelled = true;
+      for (const listener of this.#listeners) listener();
+      this.#listeners.clear();
+      expire(this.reason as HttpError);
+    }, timeoutMs);
+  }
+
+  subscribe(onCancel: () => void): () => void {
+    this.#listeners.add(onCancel);
+    return () => this.#listeners.delete(onCancel);
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+    this.#listeners.clear();
   }
 }
 

@@ -1,11 +1,20 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ServeContext } from '../context.ts';
 
-/** The page's files, next to src/: plain HTML, CSS and JS (no build step). */
-export const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
+/**
+ * The page's files (plain HTML, CSS and JS, no build step) live in packages/serve/public/: two levels up from this
+ * source file, one up from the bundle in dist/ (see scripts/build.ts).
+ */
+export function publicDir(from = fileURLToPath(import.meta.url)): string {
+  for (let dir = dirname(from), up = 0; up < 3; dir = dirname(dir), up += 1) {
+    if (existsSync(join(dir, 'public', 'index.html'))) return join(dir, 'public');
+  }
+  throw new Error(`packages/serve/public/index.html not found above ${from}`);
+}
 
 const ASSETS: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
@@ -15,8 +24,9 @@ const ASSETS: Record<string, string> = {
 /** GET / (the demo page) and its script and style under /static/, read once at start. */
 export const pageRoutes: FastifyPluginAsyncZod<ServeContext> = async (app) => {
   const files = new Map<string, Buffer>();
+  const dir = publicDir();
   for (const name of ['index.html', ...Object.keys(ASSETS)]) {
-    files.set(name, await readFile(join(PUBLIC_DIR, name)));
+    files.set(name, await readFile(join(dir, name)));
   }
   const hide = { schema: { hide: true } };
   app.get('/', hide, async (_request, reply) => {
