@@ -3,6 +3,8 @@ import { join } from 'node:path';
 
 export const ROOT = join(import.meta.dirname, '..', '..', '..');
 export const SERVER_SCRIPT = join(ROOT, 'packages', 'serve', 'src', 'server.ts');
+/** What `pnpm --filter @tfmlops/serve build` writes (packages/serve/scripts/build.ts). */
+export const SERVER_BUNDLE = join(ROOT, 'packages', 'serve', 'dist', 'server.cjs');
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -18,11 +20,15 @@ export interface ServerProcess {
 }
 
 /**
- * Runs packages/serve/src/server.ts in a child process as the API image does (node with the tsx loader), on a free
- * port of 127.0.0.1, with `env` added to a minimal environment.
+ * Runs the service in a child process on a free port of 127.0.0.1, with `env` added to a minimal environment:
+ * packages/serve/src/server.ts under node with the tsx loader (as the API image does), or the built bundle.
  */
-export function startServerProcess(env: Record<string, string>): ServerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER_SCRIPT], {
+export function startServerProcess(
+  env: Record<string, string>,
+  entry: 'tsx' | 'bundle' = 'tsx',
+): ServerProcess {
+  const args = entry === 'tsx' ? ['--import', 'tsx', SERVER_SCRIPT] : [SERVER_BUNDLE];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
