@@ -3,7 +3,14 @@
  * (so /healthz answers during loading), loads and warms the model (then /readyz answers 200), and on SIGTERM stops
  * accepting, lets in-flight requests finish and exits within SHUTDOWN_TIMEOUT_MS (Cloud Run allows 10 s).
  */
-import { createLogger, createStorage, exitCodeFor, formatError, type Logger } from '@tfmlops/core';
+import {
+  createLogger,
+  createStorage,
+  exitCodeFor,
+  formatError,
+  type Logger,
+  MlopsError,
+} from '@tfmlops/core';
 import type { FastifyInstance } from 'fastify';
 import { parseServeConfig, type ServeConfig } from './config.ts';
 
@@ -33,10 +40,19 @@ async function main(): Promise<void> {
     await app.listen({ port: config.port, host: config.host });
     await startServing(app);
   } catch (error) {
-    logger.fatal({ error: formatError(error) }, 'the inference service cannot start');
+    logger.fatal(
+      { error: formatError(error), hint: startHint(error, config) },
+      'the inference service cannot start',
+    );
     await app?.close().catch(() => {});
     process.exit(1);
   }
+}
+
+/** What to do when the model is not there: most often, nothing has been trained yet. */
+function startHint(error: unknown, config: ServeConfig): string | undefined {
+  if (!(error instanceof MlopsError) || error.code !== 'MODEL_NOT_FOUND') return undefined;
+  return `no model bundle at MODEL_URI=${config.modelUri}: train one with \`pnpm train --config configs/exp1.yaml\` (it publishes artifacts/models/exp1/latest.json), or point MODEL_URI at a bundle directory or latest.json (local or gs://)`;
 }
 
 function handleSignals(app: FastifyInstance, config: ServeConfig, logger: Logger): void {
