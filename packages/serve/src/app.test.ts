@@ -19,10 +19,14 @@ import {
 import { buildTestApp, multipartBody, type TestApp } from '../../../tests/support/serve/test-app.ts';
 import {
   halfImage,
+  halfPixels,
   publishTinyBundle,
   trainTinyModel,
   useWasmBackend,
 } from '../../../tests/support/serve/tiny-bundle.ts';
+import type { HttpError } from './errors.ts';
+import type { PredictionEvent } from './inference/prediction-service.ts';
+import { normalizeInput } from './inference/prepare-input.ts';
 import { loadServingModel } from './model/serving-model.ts';
 import type { ServingModel } from './model/types.ts';
 
@@ -405,6 +409,42 @@ describe('health, model, metrics, docs, page', () => {
     const predict = await service.app.inject({ method: 'POST', url: '/predict' });
     expect(predict.headers['x-content-type-options']).toBe('nosniff');
     expect(predict.headers['x-frame-options']).toBe('SAMEORIGIN');
+  });
+});
+
+describe('the shared prediction path (for other APIs)', () => {
+  it('classifyInputs takes normalised tensors through the same batcher; observers see every answer', async () => {
+    const { predictions } = service.app.serving;
+    const model = service.app.serving.models.current!;
+    const events: PredictionEvent[] = [];
+    const stop = predictions.observe((event) => events.push(event));
+    const failing = predictions.observe(() => {
+      throw new Error('observer bug');
+    });
+    try {
+      const input = normalizeInput(halfPixels('bottom', 16, 9), model);
+      const result = await predictions.classifyInputs(
+        [input, normalizeInput(halfPixels('top', 16, 9), model)],
+        1,
+      );
+      expect(result.predictions.map((p) => p.top[0]!.label)).toEqual(['bottom', 'top']);
+      await service.app.inject({
+        method: 'POST',
+        url: '/predict',
+        payload: await halfImage('top'),
+        headers: { 'content-type': 'image/png' },
+      });
+      expect(events).toHaveLength(2);
+      expect(events[0]!.predictions).toHaveLength(2);
+      expect(events[1]!.predictions[0]!.image!.pixels).toHaveLength(16 * 16);
+      expect(events[1]!.model.version).toBe(model.version);
+      const wrong = await predictions.classifyInputs([new Float32Array(5)], 1).catch((e: unknown) => e);
+      expect((wrong as HttpError).code).toBe('INPUT_SHAPE_MISMATCH');
+      expect(service.logs().some((line) => line.message === 'a prediction observer failed')).toBe(true);
+    } finally {
+      stop();
+      failing();
+    }
   });
 });
 

@@ -64,7 +64,12 @@ export const serveApp: FastifyPluginAsync<ServeAppOptions> = async (app, { confi
   const slot = new ModelSlot();
   let predictions: PredictionService | undefined;
   const metrics = new ServeMetrics({ queueDepth: () => predictions?.queueDepth ?? 0 }, config);
-  predictions = new PredictionService({ slot, metrics, ...config });
+  predictions = new PredictionService({
+    slot,
+    metrics,
+    ...config,
+    onObserverError: (error) => deps.logger.error({ err: error }, 'a prediction observer failed'),
+  });
   const models = new ModelManager({
     modelUri: config.modelUri,
     storage: deps.storage,

@@ -14,21 +14,38 @@ export interface PredictionServiceOptions {
   maxQueue: number;
   maxPixels: number;
   requestTimeoutMs: number;
+  /** Told about an observer that threw (the request is answered all the same). */
+  onObserverError?: (error: unknown) => void;
 }
 
-/** One classified image. */
-export interface ImagePrediction {
+/** One classified input. */
+export interface InputPrediction {
   /** Every class probability, in label order. */
   probabilities: Float32Array;
   /** The `k` most probable classes, most probable first. */
   top: LabelProbability[];
+}
+
+/** One classified image file. */
+export interface ImagePrediction extends InputPrediction {
   /** The decoded and preprocessed image (HWC uint8), for monitoring. */
   image: PreparedImage;
 }
 
-export interface PredictionResult {
+export interface PredictionResult<P extends InputPrediction = ImagePrediction> {
   model: ServingModel;
-  predictions: ImagePrediction[];
+  predictions: P[];
+}
+
+/**
+ * What observers (prediction logging, drift monitoring) see of every answered request, after the fact. Called
+ * synchronously on the request path: an observer copies what it needs and returns at once.
+ */
+export interface PredictionEvent {
+  model: ServingModel;
+  predictions: ReadonlyArray<InputPrediction & { image?: PreparedImage }>;
+  /** Milliseconds from admission to answer. */
+  latencyMs: number;
 }
 
 /** Names the file of a multi-image request in error messages. */
@@ -46,6 +63,7 @@ export interface ImageSource {
 export class PredictionService {
   readonly #options: PredictionServiceOptions;
   readonly #batcher: MicroBatcher<ServingModel, Float32Array, Float32Array>;
+  readonly #observers = new Set<(event: PredictionEvent) => void>();
   #admitted = 0;
 
   constructor(options: PredictionServiceOptions) {
@@ -72,8 +90,15 @@ export class PredictionService {
     return this.#admitted;
   }
 
+  /** Calls `observer` with every answered request; returns a function that stops it. */
+  observe(observer: (event: PredictionEvent) => void): () => void {
+    this.#observers.add(observer);
+    return () => this.#observers.delete(observer);
+  }
+
   /** Classifies image files (PNG, JPEG, WebP bytes) on one model; rejects the whole request if any image is bad. */
   async classifyImages(images: readonly ImageSource[], k: number): Promise<PredictionResult> {
+    const started = performance.now();
     return this.#withAdmission(images.length, async (lease, deadline) => {
       const done = this.#batcher.expect(images.length);
       const { model } = lease;
@@ -98,12 +123,57 @@ export class PredictionService {
       const predictions = settled.map(
         (outcome) => (outcome as PromiseFulfilledResult<ImagePrediction>).value,
       );
-      for (const prediction of predictions) {
-        const best = prediction.top[0];
-        if (best) this.#options.metrics.predicted(best.label, best.probability);
-      }
+      this.#answered(model, predictions, started);
       return { model, predictions };
     });
+  }
+
+  /**
+   * Classifies inputs that are already network inputs: normalised HWC float32 of the model's input shape (see
+   * `normalizeInput` for raw uint8 pixels). For APIs that send tensors rather than files, through the same
+   * admission, micro-batcher, deadline and metrics as image files.
+   */
+  async classifyInputs(
+    inputs: readonly Float32Array[],
+    k: number,
+  ): Promise<PredictionResult<InputPrediction>> {
+    const started = performance.now();
+    return this.#withAdmission(inputs.length, async (lease, deadline) => {
+      const { model } = lease;
+      const size = model.inputShape.reduce((a, b) => a * b, 1);
+      const wrong = inputs.findIndex((input) => input.length !== size);
+      if (wrong >= 0) {
+        throw new HttpError(
+          400,
+          'INPUT_SHAPE_MISMATCH',
+          `input ${wrong} has ${inputs[wrong]!.length} values; ${model.name} takes ${model.inputShape.join('x')} = ${size}`,
+        );
+      }
+      const predictions = await Promise.all(
+        inputs.map(async (input) => {
+          const probabilities = await this.#batcher.submit(model, input, { cancel: deadline });
+          return { probabilities, top: topK(probabilities, model.labels, k) };
+        }),
+      );
+      this.#answered(model, predictions, started);
+      return { model, predictions };
+    });
+  }
+
+  #answered(model: ServingModel, predictions: PredictionEvent['predictions'], started: number): void {
+    for (const prediction of predictions) {
+      const best = prediction.top[0];
+      if (best) this.#options.metrics.predicted(best.label, best.probability);
+    }
+    if (this.#observers.size === 0) return;
+    const event = { model, predictions, latencyMs: performance.now() - started };
+    for (const observer of this.#observers) {
+      try {
+        observer(event);
+      } catch (error) {
+        this.#options.onObserverError?.(error);
+      }
+    }
   }
 
   /**
