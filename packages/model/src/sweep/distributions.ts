@@ -54,14 +54,17 @@ export function quantile(spec: ParameterSpec, u: number): unknown {
         let cumulative = 0;
         for (const [i, p] of spec.probabilities.entries()) {
           cumulative += p;
-          if (u < cumulative) return spec.values[i];
+          if (u <= cumulative) return spec.values[i];
         }
         return spec.values[spec.values.length - 1];
       }
-      return spec.values[Math.min(spec.values.length - 1, Math.floor(u * spec.values.length))];
+      // scipy's randint quantile, as W&B uses it: the CDF of value i is (i + 1) / n, and maps back to i.
+      return spec.values[
+        Math.min(spec.values.length - 1, Math.max(0, Math.ceil(u * spec.values.length) - 1))
+      ];
     }
     case 'int_uniform':
-      return Math.min(spec.max, spec.min + Math.floor(u * (spec.max - spec.min + 1)));
+      return Math.min(spec.max, Math.max(spec.min, spec.min - 1 + Math.ceil(u * (spec.max - spec.min + 1))));
     case 'uniform':
       return spec.min + u * (spec.max - spec.min);
     case 'q_uniform':

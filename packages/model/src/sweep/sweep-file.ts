@@ -260,10 +260,10 @@ const categoricalWithProbabilitiesSchema = z
       });
     }
   });
-const boundsSchema = (distribution: string, integer: boolean, positiveMin: boolean) =>
+const boundsSchema = (distribution: string, integer: boolean, positiveMin: boolean, inferred = false) =>
   z
     .strictObject({
-      distribution: z.literal(distribution),
+      distribution: inferred ? z.literal(distribution).optional() : z.literal(distribution),
       min: integer
         ? z.number().int()
         : positiveMin
@@ -316,8 +316,8 @@ function schemaForParameter(raw: Record<string, unknown>): z.ZodType | string {
       return 'probabilities' in raw ? categoricalWithProbabilitiesSchema : categoricalSchema;
     if ('min' in raw || 'max' in raw) {
       return Number.isInteger(raw.min) && Number.isInteger(raw.max)
-        ? boundsSchema('int_uniform', true, false)
-        : boundsSchema('uniform', false, false);
+        ? boundsSchema('int_uniform', true, false, true)
+        : boundsSchema('uniform', false, false, true);
     }
     return 'expected one of value, values, min and max, a distribution, or a nested parameters block';
   }
