@@ -1,5 +1,5 @@
 import type { ChartSpec } from '@tfmlops/data';
-import type { ParameterSpec } from './distributions.ts';
+import { type ParameterSpec, sameValue } from './distributions.ts';
 import { pythonStr } from './python-format.ts';
 import type { TrialRecord } from './sweep-state.ts';
 
@@ -34,7 +34,11 @@ export function metricVsParameterSpec(
   parameter: PlotParameter,
   metric: { name: string; goal: string },
 ): ChartSpec {
-  const numeric = isNumeric(trials, parameter.name);
+  // A values list is a set of choices: one band per value, even when the values are numbers (batch sizes).
+  const numeric = parameter.spec.distribution !== 'categorical' && isNumeric(trials, parameter.name);
+  // Choices in the order the file lists them.
+  const choices =
+    parameter.spec.distribution === 'categorical' ? parameter.spec.values.map((v) => pythonStr(v)) : null;
   const values = plotted(trials).map((t) => ({
     trial: t.id,
     x: numeric ? t.params[parameter.name] : pythonStr(t.params[parameter.name]),
@@ -61,7 +65,7 @@ export function metricVsParameterSpec(
                 title: parameter.name,
                 scale: LOG_DISTRIBUTIONS.has(parameter.spec.distribution) ? { type: 'log' } : { zero: false },
               }
-            : { field: 'x', type: 'ordinal', title: parameter.name, sort: null },
+            : { field: 'x', type: 'ordinal', title: parameter.name, sort: choices, axis: { labelAngle: 0 } },
           y: { field: 'value', type: 'quantitative', title: metric.name, scale: { zero: false } },
           color: {
             field: 'status',
@@ -111,10 +115,12 @@ export function parallelCoordinatesSpec(
   const axes = [...parameters.map((p) => p.name), metric.name];
   const coordinate = (name: string, value: unknown): number => {
     const parameter = parameters.find((p) => p.name === name);
+    // Choices sit evenly spaced in the order the file lists them.
+    if (parameter?.spec.distribution === 'categorical')
+      return parameter.spec.values.findIndex((v) => sameValue(v, value));
     if (typeof value === 'number')
       return parameter && LOG_DISTRIBUTIONS.has(parameter.spec.distribution) ? Math.log10(value) : value;
-    const categories = [...new Set(rows.map((t) => pythonStr(t.params[name])))];
-    return categories.indexOf(pythonStr(value));
+    return 0;
   };
   const ranges = new Map<string, { min: number; max: number; minLabel: string; maxLabel: string }>();
   for (const name of axes) {
@@ -148,6 +154,16 @@ export function parallelCoordinatesSpec(
   );
   const labels = axes.flatMap((name) => {
     const range = ranges.get(name)!;
+    const parameter = parameters.find((p) => p.name === name);
+    if (parameter?.spec.distribution === 'categorical' && range.max > range.min) {
+      // Every choice that was tried, at its tick.
+      const tried = parameter.spec.values.filter((v) => rows.some((t) => sameValue(t.params[name], v)));
+      return tried.map((value) => ({
+        axis: name,
+        position: (coordinate(name, value) - range.min) / (range.max - range.min),
+        label: typeof value === 'number' ? shortNumber(value) : pythonStr(value),
+      }));
+    }
     return [
       { axis: name, position: 1, label: range.maxLabel },
       { axis: name, position: 0, label: range.minLabel },
@@ -168,6 +184,7 @@ export function parallelCoordinatesSpec(
     },
     width: Math.max(360, 170 * axes.length),
     height: 300,
+    view: { stroke: null },
     layer: [
       {
         data: { values: axes.map((axis) => ({ axis })) },
