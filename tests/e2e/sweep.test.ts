@@ -420,3 +420,53 @@ parameters:
     ]);
   });
 });
+
+describe('configs/sweeps/exp1-lr.yaml', () => {
+  it('plans against the real exp1 schema: 8 random trials of learning rate x batch size, one epoch each', () => {
+    const file = join(ROOT, 'configs', 'sweeps', 'exp1-lr.yaml');
+    const sweep = loadSweepFile(file);
+    const plan = planSweep(sweep, file, {
+      loadExperiment: (f, o) => loadSweepExperiment(join(ROOT, f), o, process.env),
+      env: {},
+    });
+    expect(plan).toMatchObject({ method: 'random', trialCount: 8, experimentFile: 'configs/exp1.yaml' });
+    expect(sweep.parameters.map((p) => p.name)).toEqual([
+      'train.batchSize',
+      'train.epochs',
+      'train.learningRate',
+    ]);
+    expect(sweep.parameters[0]!.spec).toEqual({ distribution: 'categorical', values: [32, 64, 128] });
+    expect(sweep.parameters[1]!.spec).toEqual({ distribution: 'constant', value: 1 });
+    // What `wandb agent` runs for a trial of this file.
+    const argv = buildAgentCommand({
+      command: sweep.command,
+      program: sweep.program,
+      args: { 'train.batchSize': 64, 'train.epochs': 1, 'train.learningRate': 0.0012 },
+      env: { WANDB_SWEEP_ID: 'q1w2e3r4' },
+      platform: 'linux',
+    });
+    expect(argv).toEqual([
+      '/usr/bin/env',
+      'pnpm',
+      'train',
+      '--config',
+      'configs/exp1.yaml',
+      'train.outputDir=sweeps/exp1-lr/q1w2e3r4/runs',
+      'train.batchSize=64',
+      'train.epochs=1',
+      'train.learningRate=0.0012',
+    ]);
+  });
+});
+
+describe('configs/cloud/vertex-sweep-agent.yaml', () => {
+  it('is a CustomJob spec whose container runs `wandb agent --count N SWEEP_PATH`', async () => {
+    const { parse } = await import('yaml');
+    const job = parse(readFileSync(join(ROOT, 'configs', 'cloud', 'vertex-sweep-agent.yaml'), 'utf8'));
+    expect(Object.keys(job).sort()).toEqual(['scheduling', 'serviceAccount', 'workerPoolSpecs']);
+    const [pool] = job.workerPoolSpecs;
+    expect(pool.replicaCount).toBe(1);
+    expect(pool.containerSpec.args).toEqual(['wandb', 'agent', '--count', '4', 'SWEEP_PATH']);
+    expect(pool.containerSpec.env.map((e: { name: string }) => e.name)).not.toContain('WANDB_API_KEY');
+  });
+});

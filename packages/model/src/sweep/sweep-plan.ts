@@ -104,6 +104,15 @@ export function planSweep(sweep: SweepFile, origin: string, options: PlanOptions
     }
     for (const parameter of sweep.parameters)
       checkValues(parameter, experimentFile, options.loadExperiment, add);
+    // key=value items written into the command are overrides too: an unknown key there would fail every trial.
+    const literal = expanded.filter((item) => /^[A-Za-z_][\w.-]*=/.test(item));
+    if (literal.length > 0) {
+      try {
+        options.loadExperiment(experimentFile, literal);
+      } catch (error) {
+        add(['command'], `${literal.join(' ')}: refused by the experiment config: ${errorDetail(error)}`);
+      }
+    }
     trialKeys = Object.fromEntries(
       Object.entries(TRIAL_KEYS).filter(([, key]) =>
         isConfigKey(options.loadExperiment, experimentFile, key),
@@ -189,14 +198,7 @@ function checkValues(
     try {
       load(experimentFile, [overrideText(parameter.name, value)]);
     } catch (error) {
-      const detail =
-        error instanceof Error
-          ? error.message
-              .split('\n')
-              .slice(1)
-              .map((l) => l.trim())
-              .join('; ') || error.message
-          : String(error);
+      const detail = errorDetail(error);
       const unknown = detail.includes('unknown key');
       add(
         ['parameters', parameter.name],
@@ -207,6 +209,17 @@ function checkValues(
       return;
     }
   }
+}
+
+function errorDetail(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return (
+    error.message
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim())
+      .join('; ') || error.message
+  );
 }
 
 /** Whether the experiment schema has a key: an override of it fails for its value, if at all, never as unknown. */
