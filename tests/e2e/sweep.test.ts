@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createStorage } from '@tfmlops/core';
+import { createStorage, loadYamlWithExtends } from '@tfmlops/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   agentEnvironment,
@@ -447,7 +447,10 @@ describe('configs/sweeps/exp1-lr.yaml', () => {
     });
     expect(argv).toEqual([
       '/usr/bin/env',
-      'pnpm',
+      'node',
+      '--import',
+      'tsx',
+      'packages/model/src/cli.ts',
       'train',
       '--config',
       'configs/exp1.yaml',
@@ -460,9 +463,8 @@ describe('configs/sweeps/exp1-lr.yaml', () => {
 });
 
 describe('configs/cloud/vertex-sweep-agent.yaml', () => {
-  it('is a CustomJob spec whose container runs `wandb agent --count N SWEEP_PATH`', async () => {
-    const { parse } = await import('yaml');
-    const job = parse(readFileSync(join(ROOT, 'configs', 'cloud', 'vertex-sweep-agent.yaml'), 'utf8'));
+  it('is a CustomJob spec whose container runs `wandb agent --count N SWEEP_PATH`', () => {
+    const job = loadYamlWithExtends(join(ROOT, 'configs', 'cloud', 'vertex-sweep-agent.yaml')).value as any;
     expect(Object.keys(job).sort()).toEqual(['scheduling', 'serviceAccount', 'workerPoolSpecs']);
     const [pool] = job.workerPoolSpecs;
     expect(pool.replicaCount).toBe(1);
