@@ -377,7 +377,7 @@ method: grid
 metric: {name: val_accuracy, goal: maximize}
 parameters:
   train.learningRate: {values: [0.001, 0.01]}
-  train.epochs: {value: 40}
+  train.epochs: {value: 20}
 `);
     const output = join(tmp, 'cli-sweeps');
     // Detached: the CLI gets its own process group, which is what a terminal's Ctrl-C signals.
@@ -415,8 +415,8 @@ parameters:
     expect(resumed.stdout).toMatch(/best: {4}trial 001, val_accuracy 0\.9\d*/);
     const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as SweepState;
     expect(state.trials.map((t) => [t.status, t.epochs])).toEqual([
-      ['finished', 40],
-      ['finished', 40],
+      ['finished', 20],
+      ['finished', 20],
     ]);
   });
 });
