@@ -21,8 +21,9 @@ for (let i = 0; i < argv.length; i += 1) {
     process.exit(2);
   }
 }
-if (!configFile) {
-  process.stderr.write('fake trial: --config is required\n');
+// As pnpm train: a new run takes --config, a resumed one --resume (its own config.yaml), never both.
+if (Boolean(configFile) === Boolean(resume)) {
+  process.stderr.write('fake trial: give either --config or --resume\n');
   process.exit(2);
 }
 const lr = Number(overrides['train.learningRate'] ?? 0.001);

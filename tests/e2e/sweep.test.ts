@@ -231,8 +231,10 @@ parameters:
       dir,
       env: { FAKE_EPOCH_MS: '80' },
       signal: controller.signal,
-      onEvent: (e) => {
-        if (e.type === 'epoch' && e.trial.epochs >= 2) controller.abort();
+      // Both trials running with a checkpointable epoch behind them.
+      onEvent: (e, s) => {
+        if (e.type === 'epoch' && s.trials.length === 2 && s.trials.every((t) => t.epochs >= 1))
+          controller.abort();
       },
     });
     expect(first.state.status).toBe('interrupted');
@@ -253,6 +255,7 @@ parameters:
         .map((l) => JSON.parse(l));
       expect(invocations).toHaveLength(2);
       expect(invocations[1].argv.slice(-2)).toEqual(['--resume', t.runDir]);
+      expect(invocations[1].argv).not.toContain('--config');
       expect(t.epochs).toBe(6);
     }
   });

@@ -175,16 +175,17 @@ export async function runSweep(options: RunSweepOptions): Promise<SweepState> {
     }
     // As the W&B agent: `${envvar:WANDB_SWEEP_ID}` in the command names this sweep; the trial itself is not told it
     // belongs to a W&B sweep (none exists on the server for a local sweep), only its run id.
-    const argv = [
-      ...buildAgentCommand({
-        command: sweep.command,
-        program: sweep.program,
-        args: runArgsFor(Object.entries(record.params).map(([name, value]) => ({ path: [name], value }))),
-        env: { ...options.env, WANDB_SWEEP_ID: state.id },
-      }),
-      ...trialOverrides(record),
-      ...(resuming && record.runDir && hasCheckpoint(record.runDir) ? ['--resume', record.runDir] : []),
-    ];
+    const command = buildAgentCommand({
+      command: sweep.command,
+      program: sweep.program,
+      args: runArgsFor(Object.entries(record.params).map(([name, value]) => ({ path: [name], value }))),
+      env: { ...options.env, WANDB_SWEEP_ID: state.id },
+    });
+    // `pnpm train --resume <run-dir>` continues a run from its own config.yaml and refuses --config beside it.
+    const resumeFrom = resuming && record.runDir && hasCheckpoint(record.runDir) ? record.runDir : undefined;
+    const argv = resumeFrom
+      ? [...withoutConfigArgument(command), ...trialOverrides(record), '--resume', resumeFrom]
+      : [...command, ...trialOverrides(record)];
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries(options.env)) if (value !== undefined) env[key] = value;
     delete env.WANDB_SWEEP_ID;
@@ -323,4 +324,15 @@ export async function runSweep(options: RunSweepOptions): Promise<SweepState> {
   state.status = aborting ? 'interrupted' : 'finished';
   await persist(state);
   return state;
+}
+
+/** An argv without its `--config FILE` (`-c FILE`, `--config=FILE`). */
+export function withoutConfigArgument(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i]!;
+    if (arg === '--config' || arg === '-c') i += 1;
+    else if (!arg.startsWith('--config=')) out.push(arg);
+  }
+  return out;
 }
