@@ -71,7 +71,7 @@ async function sweepOnce(
     state?: SweepState;
     dir?: string;
     signal?: AbortSignal;
-    onEvent?: (e: SweepEvent) => void;
+    onEvent?: (e: SweepEvent, s: SweepState) => void;
   } = {},
 ) {
   const sweep = loadSweepFile(file);
