@@ -19,6 +19,8 @@ export const EPOCH_METRICS = [
 export const SUMMARY_METRICS = [
   'test_accuracy',
   'test_loss',
+  'test_macro_f1',
+  'test_ece',
   'train_images_per_second',
   'wall_seconds',
   'epochs',
