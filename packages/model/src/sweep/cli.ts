@@ -99,7 +99,16 @@ await runCli(async () => {
   );
   const tty = process.stdout.isTTY === true;
   const redraw = createRedrawer((text) => process.stdout.write(text));
-  const draw = () => redraw(renderTable(state!, searched, sweep.metric, process.stdout.columns ?? 120));
+  const draw = () =>
+    redraw(
+      renderTable(
+        state!,
+        searched,
+        sweep.metric,
+        process.stdout.columns ?? 120,
+        Math.max(6, (process.stdout.rows ?? 40) - 3),
+      ),
+    );
   const onEvent = (event: SweepEvent) => {
     if (tty) {
       draw();

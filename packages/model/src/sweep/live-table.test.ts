@@ -48,6 +48,22 @@ describe('the live table', () => {
     expect(lines[5]).toContain('stopped (hyperband)');
   });
 
+  it('keeps to the terminal height: the latest trials under a count of the earlier ones', () => {
+    const state = {
+      id: 's',
+      name: 'x',
+      method: 'grid',
+      trialCount: 9,
+      trials: Array.from({ length: 9 }, (_, i) =>
+        trial(String(i + 1).padStart(3, '0'), 'finished', 0.5, 0.1),
+      ),
+    } as SweepState;
+    const lines = renderTable(state, ['train.learningRate'], undefined, 120, 6);
+    expect(lines).toHaveLength(6);
+    expect(lines[2]).toBe('… 6 earlier trials (all in state.json and, at the end, results.md)');
+    expect(lines[5]).toMatch(/^009 /);
+  });
+
   it('redraws in place: the cursor goes back up over the previous lines', () => {
     const out: string[] = [];
     const redraw = createRedrawer((text) => out.push(text));

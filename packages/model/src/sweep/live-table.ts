@@ -10,6 +10,7 @@ export function renderTable(
   parameters: readonly string[],
   metric: { name: string; goal: string } | undefined,
   width = 120,
+  height = Number.POSITIVE_INFINITY,
 ): string[] {
   const metricName = metric?.name ?? 'metric';
   const header = ['trial', ...parameters.map(shortName), 'epoch', metricName, 'status'];
@@ -36,7 +37,17 @@ export function renderTable(
       width,
     ),
     line(header),
-    ...rows.map(line),
+    ...fit(rows.map(line), height - 2),
+  ];
+}
+
+/** A redraw taller than the terminal cannot move back over itself: the latest rows, under a count of the rest. */
+function fit(lines: string[], room: number): string[] {
+  if (lines.length <= room) return lines;
+  const kept = Math.max(1, room - 1);
+  return [
+    `… ${lines.length - kept} earlier trials (all in state.json and, at the end, results.md)`,
+    ...lines.slice(-kept),
   ];
 }
 
