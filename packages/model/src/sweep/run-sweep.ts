@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Storage } from '@tfmlops/core';
 import { buildAgentCommand, runArgsFor } from './agent-command.ts';
 import { hyperbandToStop } from './hyperband.ts';
@@ -170,6 +171,9 @@ export async function runSweep(options: RunSweepOptions): Promise<SweepState> {
       record.status = 'failed';
       record.error = `invalid trial config: ${error instanceof Error ? error.message : String(error)}`;
       record.endedAt = new Date().toISOString();
+      // The log is where a failed trial's reason is looked up, whatever failed.
+      mkdirSync(dirname(record.log), { recursive: true });
+      writeFileSync(record.log, `[sweep] not started: ${record.error}\n`);
       emit({ type: 'ended', trial: record });
       return;
     }
