@@ -174,7 +174,14 @@ export function parallelCoordinatesSpec(
     type: 'nominal',
     sort: axes,
     title: null,
-    axis: { orient: 'top', labelAngle: 0, domain: false, ticks: false, labelFontWeight: 'bold' },
+    axis: {
+      orient: 'top',
+      labelAngle: 0,
+      labelPadding: 12,
+      domain: false,
+      ticks: false,
+      labelFontWeight: 'bold',
+    },
   };
   return {
     title: {
