@@ -7,10 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { ConfigError, createLogger, createStorage, parseExperimentArgs, runCli } from '@tfmlops/core';
-import { renderChartPng } from '@tfmlops/data';
-import { loadSweepExperiment } from './experiment.ts';
 import { createRedrawer, renderTable } from './live-table.ts';
-import { defaultParallel } from './parallelism.ts';
 import { formatValue } from './results.ts';
 import { runSweep, type SweepEvent } from './run-sweep.ts';
 import { loadSweepFile } from './sweep-file.ts';
@@ -46,6 +43,13 @@ await runCli(async () => {
     sweepPath = resolveSweepPath(args.configFile);
   }
   const sweep = loadSweepFile(sweepPath);
+  // The experiment schema pulls in TF.js and the data package: loaded only once the sweep file itself is valid, so a
+  // bad file is refused in a moment.
+  const [{ loadSweepExperiment }, { defaultParallel }, { renderChartPng }] = await Promise.all([
+    import('./experiment.ts'),
+    import('./parallelism.ts'),
+    import('@tfmlops/data'),
+  ]);
   const loadExperiment = (file: string, overrides: readonly string[]) =>
     loadSweepExperiment(file, overrides, env);
   const plan = planSweep(sweep, sweepPath, {
