@@ -1,7 +1,7 @@
 /** Per-channel normalisation in [0,1] pixel units: `x = (pixel / 255 - mean[c]) / std[c]`. */
-export interface Normalization {
-  mean: number[];
-  std: number[];
+interface Normalization {
+  mean: readonly number[];
+  std: readonly number[];
 }
 
 /**
