@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { createTrainStep, DataParallelTrainer, FusedAdam } from '@tfmlops/runtime';
+import { createTrainStep, DataParallelTrainer, FusedAdam, optimizerApplier } from '@tfmlops/runtime';
 
 export interface TrainBenchResult {
   engine: string;
@@ -74,11 +74,14 @@ export async function measureCurrentBackend(
   const ys = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32') as tf.Tensor1D, 10);
   const parallel =
     dataParallelWorkers > 0
-      ? await DataParallelTrainer.create(model, { workers: dataParallelWorkers })
+      ? await DataParallelTrainer.create(model, {
+          workers: dataParallelWorkers,
+          loss: { kind: 'softmax-cross-entropy' },
+        })
       : undefined;
   const step = async () => {
     if (parallel) {
-      await parallel.step(xs, ys, optimizer as tf.Optimizer);
+      await parallel.step(xs, ys, optimizer instanceof FusedAdam ? optimizer : optimizerApplier(optimizer));
       return;
     }
     const loss = oneStep(xs, ys);

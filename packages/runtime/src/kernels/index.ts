@@ -18,7 +18,7 @@ import { cpuFallbackKernel } from './cpu-fallback.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
 import { leadingAxesSumConfig } from './sum.ts';
 
-export { type AdamOptions, FusedAdam } from './fused-adam.ts';
+export { type AdamOptions, type AdamState, FusedAdam } from './fused-adam.ts';
 export { configuredWasmThreads, configureWasmBackend, type WasmBackendOptions } from './wasm-threads.ts';
 
 /** Kernels tfjs-backend-wasm 4.22 lacks and training our architectures needs. */

@@ -61,7 +61,7 @@ export interface SimdKernels {
     lda: number,
     ldb: number,
   ): void;
-  /** One Adam update of n weights: m, v in place, new weights to out. */
+  /** One Adam update of n weights: m, v in place, new weights (the old ones scaled by `decay`) to out. */
   adam(
     w: number,
     g: number,
@@ -75,6 +75,7 @@ export interface SimdKernels {
     correction2: number,
     learningRate: number,
     epsilon: number,
+    decay: number,
   ): void;
 }
 
