@@ -8,6 +8,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { MAX_COLUMN_VALUES } from './conv2d-backprop-input.ts';
 import { writePatchColumns, writePatchRows } from './im2col.ts';
+import { recordKernelPath } from './kernel-paths.ts';
 import {
   allocateFloat32,
   disposeInfo,
@@ -136,7 +137,10 @@ const METHODS = {
 } as const;
 let forcedMethod: FilterGradientMethod | undefined;
 
-/** Test and benchmark hook: pins the formulation instead of choosing by shape. */
+/**
+ * Test and benchmark hook: pins the formulation instead of choosing by shape. Pinning one a shape cannot take
+ * (patch-rows needs outChannels % 16 == 0) makes the kernel throw rather than quietly run another.
+ */
 export function forceFilterGradientMethod(method: FilterGradientMethod | undefined): void {
   forcedMethod = method;
 }
@@ -148,7 +152,8 @@ export function forceFilterGradientMethod(method: FilterGradientMethod | undefin
  * form needs no [K, N] buffer, so it takes over past MAX_COLUMN_VALUES (large images).
  */
 function chooseMethod(info: ConvInfo): FilterGradientMethod {
-  if (forcedMethod === 'patch-rows' && info.outChannels % 16 !== 0) return 'patch-columns';
+  if (forcedMethod === 'patch-rows' && info.outChannels % 16 !== 0)
+    throw new Error(`patch-rows needs outChannels % 16 == 0, got ${info.outChannels}`);
   if (forcedMethod) return forcedMethod;
   // XNNPACK packs dy (N·outC values, ~9 ns each, on one thread) for a product of only N·outC·taps MACs; below ~32
   // taps our unpacked kernel (~0.3 ns per MAC) is faster.
@@ -181,7 +186,9 @@ function conv2dBackpropFilter({
     pad,
     dimRoundingMode,
   );
-  return METHODS[chooseMethod(info)](backend, x, dy, info);
+  const method = chooseMethod(info);
+  recordKernelPath(Conv2DBackpropFilter, method);
+  return METHODS[method](backend, x, dy, info);
 }
 
 export const conv2dBackpropFilterConfig: KernelConfig = {
