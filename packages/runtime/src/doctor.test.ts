@@ -125,7 +125,7 @@ describe('diagnose', () => {
       { backend: 'wasm' as const, usable: true, detail: 'ok' },
       { backend: 'cpu' as const, usable: true, detail: 'ok' },
     ],
-    wasm: { simd: true, threads: false },
+    wasm: { simd: true, threads: false, relaxedSimd: true },
     tfjsCore: [{ path: '/a', version: '4.22.0', loadedBy: ['core'] }],
     gpus: [],
     cudaLibraries: {},

@@ -16,8 +16,10 @@ import { FusedAdam } from './fused-adam.ts';
 import { maxErrorRelativeToLargest, seededValues, valuesOn } from './gradient-check.ts';
 import { registerWasmTrainingKernels } from './index.ts';
 import { kernelPathCounts, resetKernelPathCounts } from './kernel-paths.ts';
+import { relaxedSimdSupported } from './simd/relaxed-simd.ts';
+import { compileSimdKernels, moduleMemory, type WasmModuleLike } from './simd/simd-kernels.ts';
 import { referenceCnn, type TrainableModel, tinyResNet, tinyVit } from './test-models.ts';
-import { allocateFloat32, heapFloat32, heapOffset, simd, type WasmBackend } from './wasm-access.ts';
+import { allocateFloat32, heapFloat32, heapOffset, type WasmBackend } from './wasm-access.ts';
 
 /** Kernels: float32 results whose reductions run in another order than cpu's (observed: ≤ 1.3e-6). */
 const TOLERANCE = 1e-5;
@@ -257,47 +259,64 @@ export function describeKernelSuite(build: string): void {
       },
     );
 
-    it.each([
+    const GEMM_SHAPES = [
       // The reference CNN's first-layer filter gradient at batch 64: K = 43,264, 9 taps, 32 channels.
       { k: 43_264, m: 9, n: 32, lda: 9, ldb: 32 },
       // Odd k and m (m odd computes a spare row it must not store), rows padded on both operands.
       { k: 40_001, m: 7, n: 16, lda: 11, ldb: 48 },
       { k: 3, m: 1, n: 64, lda: 2, ldb: 64 },
       { k: 1, m: 5, n: 16, lda: 5, ldb: 16 },
-    ])('SIMD GEMM C = Aᵀ·B against float64: k=$k m=$m n=$n lda=$lda ldb=$ldb', (c) => {
-      const backend = tf.backend() as WasmBackend;
-      const a = tf.tensor1d(seededValues(c.k * c.lda, 6));
-      const b = tf.tensor1d(seededValues(c.k * c.ldb, 7));
-      // A guard row after C: nothing may be written past m·n.
-      const out = allocateFloat32(backend, [c.m * c.n + c.n]);
-      heapFloat32(backend, out).fill(42);
-      simd(backend).gemmTransposedA(
-        heapOffset(backend, a),
-        heapOffset(backend, b),
-        heapOffset(backend, out),
-        c.k,
-        c.m,
-        c.n,
-        c.lda,
-        c.ldb,
-      );
-      const result = heapFloat32(backend, out).slice();
-      backend.disposeData(out.dataId);
-      const expected = gemmTransposedAReference(
-        a.dataSync() as Float32Array,
-        b.dataSync() as Float32Array,
-        c.k,
-        c.m,
-        c.n,
-        c.lda,
-        c.ldb,
-      );
-      tf.dispose([a, b]);
-      expect(maxErrorRelativeToLargest(result.subarray(0, c.m * c.n), expected)).toBeLessThan(
-        c.k >= 40_000 ? LONG_REDUCTION_TOLERANCE : TOLERANCE,
-      );
-      expect([...result.subarray(c.m * c.n)]).toEqual(new Array(c.n).fill(42));
-    });
+    ];
+    // Both accumulations, whichever this engine picks for training: f32x4.mul + add everywhere, and
+    // f32x4.relaxed_madd (FMA) where relaxed SIMD validates (Node 20 with the flag relaxed-simd.ts sets, Node 22+).
+    it.each(
+      [false, true].flatMap((fusedMultiplyAdd) =>
+        GEMM_SHAPES.map((shape) => ({ ...shape, fusedMultiplyAdd })),
+      ),
+    )(
+      'SIMD GEMM C = Aᵀ·B (fused multiply-add: $fusedMultiplyAdd) against float64: k=$k m=$m n=$n lda=$lda ldb=$ldb',
+      (c) => {
+        if (c.fusedMultiplyAdd && !relaxedSimdSupported()) {
+          console.warn(
+            `skipped: relaxed SIMD does not validate on node ${process.version}; training uses mul + add`,
+          );
+          return;
+        }
+        const backend = tf.backend() as WasmBackend;
+        const kernels = compileSimdKernels(moduleMemory(backend.wasm as unknown as WasmModuleLike), c);
+        const a = tf.tensor1d(seededValues(c.k * c.lda, 6));
+        const b = tf.tensor1d(seededValues(c.k * c.ldb, 7));
+        // A guard row after C: nothing may be written past m·n.
+        const out = allocateFloat32(backend, [c.m * c.n + c.n]);
+        heapFloat32(backend, out).fill(42);
+        kernels.gemmTransposedA(
+          heapOffset(backend, a),
+          heapOffset(backend, b),
+          heapOffset(backend, out),
+          c.k,
+          c.m,
+          c.n,
+          c.lda,
+          c.ldb,
+        );
+        const result = heapFloat32(backend, out).slice();
+        backend.disposeData(out.dataId);
+        const expected = gemmTransposedAReference(
+          a.dataSync() as Float32Array,
+          b.dataSync() as Float32Array,
+          c.k,
+          c.m,
+          c.n,
+          c.lda,
+          c.ldb,
+        );
+        tf.dispose([a, b]);
+        expect(maxErrorRelativeToLargest(result.subarray(0, c.m * c.n), expected)).toBeLessThan(
+          c.k >= 40_000 ? LONG_REDUCTION_TOLERANCE : TOLERANCE,
+        );
+        expect([...result.subarray(c.m * c.n)]).toEqual(new Array(c.n).fill(42));
+      },
+    );
 
     it.each([
       { x: [2, 8, 8, 3], size: 2, stride: 2, pad: 'valid' as const, path: 'js-2x2' },

@@ -4,14 +4,22 @@ import { type Bytes, type FunctionDefinition, forLoop, I32, ifThen, op, V128 } f
  * C[m, n] = Aᵀ·B for A [k, m] and B [k, n] (row strides lda, ldb floats; C dense), n a multiple of 16, without
  * packing either operand: 2x16 register tiles streamed down k. Meant for small m (first-layer filter gradients, where
  * XNNPACK would first pack a B as large as dy).
+ *
+ * `fusedMultiplyAdd` accumulates with f32x4.relaxed_madd (one instruction, and one rounding where the CPU has FMA)
+ * instead of f32x4.mul + f32x4.add; only for engines where relaxed SIMD validates (see relaxed-simd.ts).
  */
-export function gemmTransposedA(): FunctionDefinition {
+export function gemmTransposedA({ fusedMultiplyAdd }: { fusedMultiplyAdd: boolean }): FunctionDefinition {
   const [a, b, c, k, m, n, lda, ldb] = [0, 1, 2, 3, 4, 5, 6, 7];
   const [i, j, kk, pa, pb, pc] = [8, 9, 10, 11, 12, 13];
   const acc = [14, 15, 16, 17, 18, 19, 20, 21];
   const bv = [22, 23, 24, 25];
   const [s0, s1] = [26, 27];
   const zero: Bytes = [...op.f32(0), ...op.f32x4Splat];
+  // sum += a·b
+  const accumulate = (sum: number, a: number, b: number): Bytes =>
+    fusedMultiplyAdd
+      ? [...op.get(a), ...op.get(b), ...op.get(sum), ...op.f32x4RelaxedMadd, ...op.set(sum)]
+      : [...op.get(sum), ...op.get(a), ...op.get(b), ...op.f32x4Mul, ...op.f32x4Add, ...op.set(sum)];
   const body: Bytes = [
     ...acc.flatMap((local) => [...zero, ...op.set(local)]),
     // pa = a + 4i, pb = b + 4j
@@ -45,20 +53,7 @@ export function gemmTransposedA(): FunctionDefinition {
       ...op.f32Load,
       ...op.f32x4Splat,
       ...op.set(s1),
-      ...bv.flatMap((local, q) => [
-        ...op.get(acc[q]!),
-        ...op.get(s0),
-        ...op.get(local),
-        ...op.f32x4Mul,
-        ...op.f32x4Add,
-        ...op.set(acc[q]!),
-        ...op.get(acc[q + 4]!),
-        ...op.get(s1),
-        ...op.get(local),
-        ...op.f32x4Mul,
-        ...op.f32x4Add,
-        ...op.set(acc[q + 4]!),
-      ]),
+      ...bv.flatMap((local, q) => [...accumulate(acc[q]!, s0, local), ...accumulate(acc[q + 4]!, s1, local)]),
       ...op.get(pa),
       ...op.get(lda),
       ...op.i32(2),

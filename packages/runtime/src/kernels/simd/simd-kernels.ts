@@ -2,6 +2,7 @@ import { adam } from './adam.ts';
 import { blockRuns } from './block-runs.ts';
 import { gemmTransposedA } from './gemm.ts';
 import { maxPoolGrad2x2 } from './max-pool-grad-2x2.ts';
+import { relaxedSimdSupported } from './relaxed-simd.ts';
 import { sumRows } from './sum-rows.ts';
 import { emitModule } from './wasm-emitter.ts';
 
@@ -79,7 +80,7 @@ export interface SimdKernels {
   ): void;
 }
 
-interface WasmModuleLike {
+export interface WasmModuleLike {
   wasmMemory?: { buffer: ArrayBufferLike };
   asm?: { memory?: { buffer: ArrayBufferLike } };
 }
@@ -92,12 +93,30 @@ interface WebAssemblyApi {
 
 const compiled = new WeakMap<object, SimdKernels>();
 
-/** The SIMD kernels bound to a wasm backend module's memory (compiled on first use, then cached). */
+/**
+ * The SIMD kernels bound to a wasm backend module's memory (compiled on first use, then cached). The GEMM uses
+ * fused multiply-add wherever the engine has relaxed SIMD.
+ */
 export function simdKernelsFor(wasmModule: WasmModuleLike): SimdKernels {
   const cached = compiled.get(wasmModule);
   if (cached) return cached;
+  const kernels = compileSimdKernels(moduleMemory(wasmModule), { fusedMultiplyAdd: relaxedSimdSupported() });
+  compiled.set(wasmModule, kernels);
+  return kernels;
+}
+
+/** The memory of a wasm backend module (Emscripten exposes it under one of two names, by build). */
+export function moduleMemory(wasmModule: WasmModuleLike): { buffer: ArrayBufferLike } {
   const memory = wasmModule.wasmMemory ?? wasmModule.asm?.memory;
   if (!memory) throw new Error('the wasm backend module exposes no memory');
+  return memory;
+}
+
+/** Compiles the SIMD kernels over a memory; `fusedMultiplyAdd` needs relaxed SIMD. Tests and benchmarks pick it. */
+export function compileSimdKernels(
+  memory: { buffer: ArrayBufferLike },
+  { fusedMultiplyAdd }: { fusedMultiplyAdd: boolean },
+): SimdKernels {
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
   const api = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
   const bytes = emitModule(
@@ -107,12 +126,10 @@ export function simdKernelsFor(wasmModule: WasmModuleLike): SimdKernels {
       adam(),
       blockRuns('copyRuns', false),
       blockRuns('addRuns', true),
-      gemmTransposedA(),
+      gemmTransposedA({ fusedMultiplyAdd }),
     ],
     { shared },
   );
   const instance = new api.Instance(new api.Module(bytes), { env: { memory } });
-  const kernels = instance.exports as unknown as SimdKernels;
-  compiled.set(wasmModule, kernels);
-  return kernels;
+  return instance.exports as unknown as SimdKernels;
 }
