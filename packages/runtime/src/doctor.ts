@@ -3,10 +3,10 @@ import type { BackendKind } from './config.ts';
 import { diagnose } from './diagnose.ts';
 import type { BackendStatus, DoctorReport } from './doctor-types.ts';
 import { findCudaLibraries, kernelSupportFor, listGpus } from './gpu.ts';
+import { relaxedSimdSupported } from './kernels/simd/relaxed-simd.ts';
 import { NATIVE_PACKAGE } from './native.ts';
 import type { MachineProbes } from './probes.ts';
 import { AUTO_ORDER, loadedNativeBackend, selectBackend, wasmFeatures } from './select-backend.ts';
-import { relaxedSimdSupported } from './kernels/simd/relaxed-simd.ts';
 import { findTfjsCoreCopies } from './tfjs-core-copies.ts';
 
 /**

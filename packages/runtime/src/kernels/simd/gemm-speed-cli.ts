@@ -1,11 +1,13 @@
 /**
  * `node --import tsx packages/runtime/src/kernels/simd/gemm-speed-cli.ts [rounds]`: times the SIMD GEMM
- * (C = Aᵀ·B, the patch-rows filter gradient) with f32x4.mul + f32x4.add and with f32x4.relaxed_madd, in
- * interleaved rounds, on the shapes training meets. Prints the median and min-max per variant, the speed-up, the
- * largest difference between the two results, and the load average at start and end. A measurement, not a test.
+ * (C = Aᵀ·B, the patch-rows filter gradient) with f32x4.mul + f32x4.add and with f32x4.relaxed_madd, in one pass
+ * over k and in blocks of rows, in interleaved rounds, on the shapes training meets. Prints the median and min-max
+ * per variant, the speed-up over the first (the kernel before this change), the largest difference from it, and the
+ * load average at start and end. A measurement, not a test.
  */
 import { loadavg } from 'node:os';
 import { seededValues } from '../gradient-check.ts';
+import { GEMM_BLOCK_ROWS, type GemmOptions } from './gemm.ts';
 import { relaxedSimdSupported } from './relaxed-simd.ts';
 import { compileSimdKernels } from './simd-kernels.ts';
 
@@ -31,7 +33,13 @@ console.log(
   `node ${process.version}; relaxed SIMD ${fma ? 'available' : 'NOT available (FMA variant skipped)'}`,
 );
 console.log(`load average at start: ${load()}`);
-const variants = fma ? ([false, true] as const) : ([false] as const);
+const variants: GemmOptions[] = [
+  { fusedMultiplyAdd: false, blockRows: 0 },
+  { fusedMultiplyAdd: false, blockRows: GEMM_BLOCK_ROWS },
+  ...(fma ? [0, 128, GEMM_BLOCK_ROWS, 1024].map((blockRows) => ({ fusedMultiplyAdd: true, blockRows })) : []),
+];
+const name = (v: GemmOptions) =>
+  `${v.fusedMultiplyAdd ? 'relaxed_madd' : 'mul + add'}, ${v.blockRows ? `blocks of ${v.blockRows}` : 'one pass'}`;
 
 for (const shape of SHAPES) {
   const { k, m, n } = shape;
@@ -41,7 +49,7 @@ for (const shape of SHAPES) {
   const [a, b, c] = [0, k * m, k * m + k * n];
   heap.set(seededValues(k * m, 1), a);
   heap.set(seededValues(k * n, 2), b);
-  const kernels = variants.map((fusedMultiplyAdd) => compileSimdKernels(memory, { fusedMultiplyAdd }));
+  const kernels = variants.map((variant) => compileSimdKernels(memory, variant));
   const run = (i: number) => kernels[i]!.gemmTransposedA(4 * a, 4 * b, 4 * c, k, m, n, m, n);
   const results = variants.map((_, i) => {
     run(i);
@@ -58,25 +66,20 @@ for (const shape of SHAPES) {
   }
   console.log(`\n${shape.label}: k=${k} m=${m} n=${n}, ${repeats} calls x ${rounds} interleaved rounds`);
   const medians = times.map((t) => [...t].sort((x, y) => x - y)[Math.floor(t.length / 2)]!);
-  variants.forEach((fused, i) => {
+  variants.forEach((variant, i) => {
     const t = times[i]!;
     const gflops = (2 * k * m * n) / (medians[i]! * 1e6);
-    console.log(
-      `  ${(fused ? 'relaxed_madd' : 'mul + add').padEnd(13)} median ${medians[i]!.toFixed(3)} ms (min ${Math.min(...t).toFixed(3)}, max ${Math.max(...t).toFixed(3)}), ${gflops.toFixed(1)} GFLOP/s`,
-    );
-  });
-  if (fma) {
     let difference = 0;
     let largest = 0;
     results[0]!.forEach((v, j) => {
-      difference = Math.max(difference, Math.abs(v - results[1]![j]!));
+      difference = Math.max(difference, Math.abs(v - results[i]![j]!));
       largest = Math.max(largest, Math.abs(v));
     });
-    const [slow, fast] = [times[0]!, times[1]!];
-    const overlap = Math.min(...slow) <= Math.max(...fast);
+    const overlap =
+      i > 0 && Math.min(...times[0]!) <= Math.max(...t) && Math.min(...t) <= Math.max(...times[0]!);
     console.log(
-      `  speed-up ${(medians[0]! / medians[1]!).toFixed(2)}x${overlap ? ' (ranges overlap)' : ''}; max |fma - mul+add| / max |C| = ${(difference / largest).toExponential(1)}`,
+      `  ${name(variant).padEnd(30)} median ${medians[i]!.toFixed(3)} ms (${Math.min(...t).toFixed(3)}-${Math.max(...t).toFixed(3)}), ${gflops.toFixed(1)} GFLOP/s, ${(medians[0]! / medians[i]!).toFixed(2)}x${overlap ? ' (ranges overlap)' : ''}, max diff ${(difference / largest).toExponential(1)}`,
     );
-  }
+  });
 }
 console.log(`\nload average at end: ${load()}`);

@@ -1,6 +1,6 @@
 import { adam } from './adam.ts';
 import { blockRuns } from './block-runs.ts';
-import { gemmTransposedA } from './gemm.ts';
+import { GEMM_BLOCK_ROWS, type GemmOptions, gemmTransposedA } from './gemm.ts';
 import { maxPoolGrad2x2 } from './max-pool-grad-2x2.ts';
 import { relaxedSimdSupported } from './relaxed-simd.ts';
 import { sumRows } from './sum-rows.ts';
@@ -100,7 +100,10 @@ const compiled = new WeakMap<object, SimdKernels>();
 export function simdKernelsFor(wasmModule: WasmModuleLike): SimdKernels {
   const cached = compiled.get(wasmModule);
   if (cached) return cached;
-  const kernels = compileSimdKernels(moduleMemory(wasmModule), { fusedMultiplyAdd: relaxedSimdSupported() });
+  const kernels = compileSimdKernels(moduleMemory(wasmModule), {
+    fusedMultiplyAdd: relaxedSimdSupported(),
+    blockRows: GEMM_BLOCK_ROWS,
+  });
   compiled.set(wasmModule, kernels);
   return kernels;
 }
@@ -113,10 +116,7 @@ export function moduleMemory(wasmModule: WasmModuleLike): { buffer: ArrayBufferL
 }
 
 /** Compiles the SIMD kernels over a memory; `fusedMultiplyAdd` needs relaxed SIMD. Tests and benchmarks pick it. */
-export function compileSimdKernels(
-  memory: { buffer: ArrayBufferLike },
-  { fusedMultiplyAdd }: { fusedMultiplyAdd: boolean },
-): SimdKernels {
+export function compileSimdKernels(memory: { buffer: ArrayBufferLike }, gemm: GemmOptions): SimdKernels {
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
   const api = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
   const bytes = emitModule(
@@ -126,7 +126,7 @@ export function compileSimdKernels(
       adam(),
       blockRuns('copyRuns', false),
       blockRuns('addRuns', true),
-      gemmTransposedA({ fusedMultiplyAdd }),
+      gemmTransposedA(gemm),
     ],
     { shared },
   );

@@ -56,6 +56,9 @@ export const op = {
   i32LtS: [0x48],
   i32Ne: [0x47],
   i32GeS: [0x4e],
+  i32Eqz: [0x45],
+  /** select(a, b, condition): a when condition is non-zero, else b. */
+  select: [0x1b],
   f32Load: [0x2a, ...MEMARG],
   f32Store: [0x38, ...MEMARG],
   f32Add: [0x92],
