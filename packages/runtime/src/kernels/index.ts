@@ -12,6 +12,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { identityConfig, sameTypeCastConfig } from './aliases.ts';
 import { fastBatchMatMulConfig } from './batch-mat-mul.ts';
+import { fewTapsConv2DConfig } from './conv2d.ts';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.ts';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.ts';
 import { cpuFallbackKernel } from './cpu-fallback.ts';
@@ -37,6 +38,7 @@ const FASTER_KERNELS: Array<() => KernelConfig | undefined> = [
   () => maxPoolGradConfig,
   fastBatchMatMulConfig,
   leadingAxesSumConfig,
+  fewTapsConv2DConfig,
   () => identityConfig,
   sameTypeCastConfig,
 ];

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLoss } from '../loss.ts';
 import { type GradientApplier, optimizerApplier } from '../train-step.ts';
+import { type ConvolutionMethod, forceConvolutionMethod } from './conv2d.ts';
 import { type FilterGradientMethod, forceFilterGradientMethod } from './conv2d-backprop-filter.ts';
 import { forceInputGradientMethod, type InputGradientMethod } from './conv2d-backprop-input.ts';
 import { FusedAdam } from './fused-adam.ts';
@@ -152,20 +153,21 @@ function filterGradientReference(
   return dw;
 }
 
-/** C = Aᵀ·B in float64 for A [k, m] (row stride lda) and B [k, n] (row stride ldb). */
-function gemmTransposedAReference(
+/** C[i, j] = Σ_p A(p, i)·B[p, j] in float64, A(p, i) at p·strideK + i·strideM, B with row stride ldb. */
+function gemmReference(
   a: Float32Array,
   b: Float32Array,
   k: number,
   m: number,
   n: number,
-  lda: number,
+  strideK: number,
+  strideM: number,
   ldb: number,
 ): Float64Array {
   const c = new Float64Array(m * n);
   for (let p = 0; p < k; p += 1)
     for (let i = 0; i < m; i += 1) {
-      const av = a[p * lda + i]!;
+      const av = a[p * strideK + i * strideM]!;
       for (let j = 0; j < n; j += 1) c[i * n + j]! += av * b[p * ldb + j]!;
     }
   return c;
@@ -174,6 +176,7 @@ function gemmTransposedAReference(
 /** Registers the suite; the caller has made the wasm backend (of the build under test) current. */
 export function describeKernelSuite(build: string): void {
   afterEach(() => {
+    forceConvolutionMethod(undefined);
     forceFilterGradientMethod(undefined);
     forceInputGradientMethod(undefined);
   });
@@ -188,6 +191,18 @@ export function describeKernelSuite(build: string): void {
       forceFilterGradientMethod(c.method);
       const paths = await expectSameOnWasmAndCpu(convGradients(c));
       expect(pathsOf(paths, 'Conv2DBackpropFilter')).toEqual({ [c.method]: 1 });
+    });
+
+    const CONVOLUTION_METHODS: ConvolutionMethod[] = ['xnnpack', 'patch-rows'];
+    it.each(
+      CONVOLUTION_METHODS.flatMap((method) =>
+        CONV_CASES.filter((c) => method === 'xnnpack' || c.f[3] % 16 === 0).map((c) => ({ ...c, method })),
+      ),
+    )('conv2d forward by $method: x=$x f=$f stride=$stride pad=$pad', async (c) => {
+      forceConvolutionMethod(c.method);
+      const paths = await expectSameOnWasmAndCpu(convGradients(c));
+      // Two forward passes: the output itself, and the one tf.grads records.
+      expect(pathsOf(paths, 'Conv2D')).toEqual({ [c.method]: 2 });
     });
 
     const INPUT_METHODS: InputGradientMethod[] = ['convolution', 'col2im'];
@@ -294,15 +309,18 @@ export function describeKernelSuite(build: string): void {
     );
 
     const GEMM_SHAPES = [
-      // The reference CNN's first-layer filter gradient at batch 64: K = 43,264, 9 taps, 32 channels.
-      { k: 43_264, m: 9, n: 32, lda: 9, ldb: 32 },
+      // Aᵀ·B, A [k, m]: the reference CNN's first-layer filter gradient at batch 64 (k = 43,264, 9 taps, 32 channels).
+      { layout: 'AT·B', k: 43_264, m: 9, n: 32, lda: 9, ldb: 32 },
       // Odd k and m (m odd computes a spare row it must not store; the last block of rows is partial), rows padded
       // on both operands.
-      { k: 40_001, m: 7, n: 16, lda: 11, ldb: 48 },
-      { k: 3, m: 1, n: 64, lda: 2, ldb: 64 },
-      { k: 1, m: 5, n: 16, lda: 5, ldb: 16 },
-      { k: 0, m: 3, n: 16, lda: 3, ldb: 16 },
-    ];
+      { layout: 'AT·B', k: 40_001, m: 7, n: 16, lda: 11, ldb: 48 },
+      { layout: 'AT·B', k: 3, m: 1, n: 64, lda: 2, ldb: 64 },
+      { layout: 'AT·B', k: 1, m: 5, n: 16, lda: 5, ldb: 16 },
+      { layout: 'AT·B', k: 0, m: 3, n: 16, lda: 3, ldb: 16 },
+      // A·B, A [m, k]: the reference CNN's first convolution at batch 64 (43,264 pixels x 9 taps), odd and padded.
+      { layout: 'A·B', k: 9, m: 43_264, n: 32, lda: 9, ldb: 32 },
+      { layout: 'A·B', k: 27, m: 1001, n: 48, lda: 30, ldb: 64 },
+    ] as const;
     // Both accumulations, whichever this engine picks for training: f32x4.mul + add everywhere, and
     // f32x4.relaxed_madd (FMA) where relaxed SIMD validates (Node 20 with the flag relaxed-simd.ts sets, Node 22+);
     // rows in blocks (as training runs it) and in one pass.
@@ -314,7 +332,7 @@ export function describeKernelSuite(build: string): void {
         ),
       ),
     )(
-      'SIMD GEMM C = Aᵀ·B (fused multiply-add: $fusedMultiplyAdd, block rows: $blockRows) against float64: k=$k m=$m n=$n lda=$lda ldb=$ldb',
+      'SIMD GEMM $layout (fused multiply-add: $fusedMultiplyAdd, block rows: $blockRows) against float64: k=$k m=$m n=$n lda=$lda ldb=$ldb',
       (c) => {
         if (c.fusedMultiplyAdd && !relaxedSimdSupported()) {
           console.warn(
@@ -324,28 +342,30 @@ export function describeKernelSuite(build: string): void {
         }
         const backend = tf.backend() as WasmBackend;
         const kernels = compileSimdKernels(moduleMemory(backend.wasm as unknown as WasmModuleLike), c);
-        const a = tf.tensor1d(seededValues(c.k * c.lda, 6));
+        const [strideK, strideM] = c.layout === 'AT·B' ? [c.lda, 1] : [1, c.lda];
+        const a = tf.tensor1d(seededValues((c.layout === 'AT·B' ? c.k : c.m) * c.lda, 6));
         const b = tf.tensor1d(seededValues(c.k * c.ldb, 7));
         // A guard row after C: nothing may be written past m·n.
         const out = allocateFloat32(backend, [c.m * c.n + c.n]);
         heapFloat32(backend, out).fill(42);
-        kernels.gemmTransposedA(
+        kernels.gemm(
           heapOffset(backend, a),
           heapOffset(backend, b),
           heapOffset(backend, out),
           c.k,
           c.m,
           c.n,
-          c.lda,
+          strideK,
+          strideM,
           c.ldb,
         );
         const result = heapFloat32(backend, out).slice();
         backend.disposeData(out.dataId);
-        const key = `${c.k} ${c.m} ${c.n} ${c.lda} ${c.ldb}`;
+        const key = `${c.layout} ${c.k} ${c.m} ${c.n} ${c.lda} ${c.ldb}`;
         const aValues = a.dataSync() as Float32Array;
         const bValues = b.dataSync() as Float32Array;
         if (!references.has(key))
-          references.set(key, gemmTransposedAReference(aValues, bValues, c.k, c.m, c.n, c.lda, c.ldb));
+          references.set(key, gemmReference(aValues, bValues, c.k, c.m, c.n, strideK, strideM, c.ldb));
         const expected = references.get(key)!;
         tf.dispose([a, b]);
         expect(maxErrorRelativeToLargest(result.subarray(0, c.m * c.n), expected)).toBeLessThan(

@@ -17,17 +17,18 @@ export interface GemmOptions {
 export const GEMM_BLOCK_ROWS = 256;
 
 /**
- * C[m, n] = Aᵀ·B for A [k, m] and B [k, n] (row strides lda, ldb floats; C dense), n a multiple of 16, without
- * packing either operand: 2x16 register tiles (8 accumulators, 4 vectors of B, 2 splats of A: 14 of the 16 SIMD
- * registers x64 has) streamed down k. Meant for small m (first-layer filter gradients, where XNNPACK would first pack
- * a B as large as dy).
+ * C[m, n] = Σ_p A(p, i)·B[p, j] for p < k, with A(p, i) at a + 4(p·strideK + i·strideM) (so Aᵀ·B for A [k, m] with
+ * strides (lda, 1), and A·B for A [m, k] with strides (1, lda)), B [k, n] with row stride ldb, C dense; n a multiple
+ * of 16. Neither operand is packed: 2x16 register tiles (8 accumulators, 4 vectors of B, 2 splats of A: 14 of the
+ * 16 SIMD registers x64 has) stream down k. For shapes where XNNPACK's packing would cost more than the product:
+ * first-layer filter gradients (small m, k in the tens of thousands) and first-layer convolutions (k = taps).
  */
-export function gemmTransposedA({ fusedMultiplyAdd, blockRows }: GemmOptions): FunctionDefinition {
-  const [a, b, c, k, m, n, lda, ldb] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const [i, j, kk, pa, pb, pc, k0, k1] = [8, 9, 10, 11, 12, 13, 14, 15];
-  const acc = [16, 17, 18, 19, 20, 21, 22, 23];
-  const bv = [24, 25, 26, 27];
-  const [s0, s1] = [28, 29];
+export function gemm({ fusedMultiplyAdd, blockRows }: GemmOptions): FunctionDefinition {
+  const [a, b, c, k, m, n, strideK, strideM, ldb] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [i, j, kk, pa, pb, pc, k0, k1] = [9, 10, 11, 12, 13, 14, 15, 16];
+  const acc = [17, 18, 19, 20, 21, 22, 23, 24];
+  const bv = [25, 26, 27, 28];
+  const [s0, s1] = [29, 30];
   const zero: Bytes = [...op.f32(0), ...op.f32x4Splat];
   // sum += a·b
   const accumulate = (sum: number, x: number, y: number): Bytes =>
@@ -68,9 +69,17 @@ export function gemmTransposedA({ fusedMultiplyAdd, blockRows }: GemmOptions): F
           ],
         )
       : []),
-    // pa = a + 4(k0·lda + i), pb = b + 4(k0·ldb + j)
+    // pa = a + 4(k0·strideK + i·strideM), pb = b + 4(k0·ldb + j)
     ...op.get(a),
-    ...times4([...op.get(k0), ...op.get(lda), ...op.i32Mul, ...op.get(i), ...op.i32Add]),
+    ...times4([
+      ...op.get(k0),
+      ...op.get(strideK),
+      ...op.i32Mul,
+      ...op.get(i),
+      ...op.get(strideM),
+      ...op.i32Mul,
+      ...op.i32Add,
+    ]),
     ...op.i32Add,
     ...op.set(pa),
     ...op.get(b),
@@ -83,12 +92,12 @@ export function gemmTransposedA({ fusedMultiplyAdd, blockRows }: GemmOptions): F
       ...op.f32Load,
       ...op.f32x4Splat,
       ...op.set(s0),
-      ...plus(pa, op.i32(4)),
+      ...plus(pa, times4(op.get(strideM))),
       ...op.f32Load,
       ...op.f32x4Splat,
       ...op.set(s1),
       ...bv.flatMap((local, q) => [...accumulate(acc[q]!, s0, local), ...accumulate(acc[q + 4]!, s1, local)]),
-      ...plus(pa, times4(op.get(lda))),
+      ...plus(pa, times4(op.get(strideK))),
       ...op.set(pa),
       ...plus(pb, times4(op.get(ldb))),
       ...op.set(pb),
@@ -117,8 +126,8 @@ export function gemmTransposedA({ fusedMultiplyAdd, blockRows }: GemmOptions): F
     ...op.set(k1),
   ];
   return {
-    name: 'gemmTransposedA',
-    params: [I32, I32, I32, I32, I32, I32, I32, I32],
+    name: 'gemm',
+    params: [I32, I32, I32, I32, I32, I32, I32, I32, I32],
     locals: [
       I32,
       I32,

@@ -1,6 +1,6 @@
 import { adam } from './adam.ts';
 import { blockRuns } from './block-runs.ts';
-import { GEMM_BLOCK_ROWS, type GemmOptions, gemmTransposedA } from './gemm.ts';
+import { GEMM_BLOCK_ROWS, type GemmOptions, gemm } from './gemm.ts';
 import { maxPoolGrad2x2 } from './max-pool-grad-2x2.ts';
 import { relaxedSimdSupported } from './relaxed-simd.ts';
 import { sumRows } from './sum-rows.ts';
@@ -51,15 +51,19 @@ export interface SimdKernels {
   copyRuns(...args: BlockArgs): void;
   /** As copyRuns, adding into dst instead of overwriting it. */
   addRuns(...args: BlockArgs): void;
-  /** C[m, n] = Aᵀ·B, A [k, m] with row stride lda, B [k, n] with row stride ldb; n a multiple of 16. */
-  gemmTransposedA(
+  /**
+   * C[m, n] = Σ_p A(p, i)·B[p, j], A(p, i) at a + 4(p·strideK + i·strideM), B [k, n] with row stride ldb, C dense;
+   * n a multiple of 16. Aᵀ·B for A [k, m]: strides (lda, 1); A·B for A [m, k]: strides (1, lda).
+   */
+  gemm(
     a: number,
     b: number,
     c: number,
     k: number,
     m: number,
     n: number,
-    lda: number,
+    strideK: number,
+    strideM: number,
     ldb: number,
   ): void;
   /** One Adam update of n weights: m, v in place, new weights (the old ones scaled by `decay`) to out. */
@@ -116,7 +120,10 @@ export function moduleMemory(wasmModule: WasmModuleLike): { buffer: ArrayBufferL
 }
 
 /** Compiles the SIMD kernels over a memory; `fusedMultiplyAdd` needs relaxed SIMD. Tests and benchmarks pick it. */
-export function compileSimdKernels(memory: { buffer: ArrayBufferLike }, gemm: GemmOptions): SimdKernels {
+export function compileSimdKernels(
+  memory: { buffer: ArrayBufferLike },
+  gemmOptions: GemmOptions,
+): SimdKernels {
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
   const api = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
   const bytes = emitModule(
@@ -126,7 +133,7 @@ export function compileSimdKernels(memory: { buffer: ArrayBufferLike }, gemm: Ge
       adam(),
       blockRuns('copyRuns', false),
       blockRuns('addRuns', true),
-      gemmTransposedA(gemm),
+      gemm(gemmOptions),
     ],
     { shared },
   );
