@@ -21,4 +21,4 @@ it('runs on the threaded wasm build with 2 threads', () => {
   expect(getThreadsCount()).toBe(2);
 });
 
-describeKernelSuite('2 threads');
+describeKernelSuite('2 threads', { sampleShapes: true });

@@ -65,8 +65,8 @@ beforeAll(async () => {
   registerWasmTrainingKernels();
   await tf.setBackend('wasm');
   model = smallCnn();
-  // Two workers: a batch of 11 splits 5 (main thread, with the remainder) + 3 + 3.
-  trainer = await DataParallelTrainer.create(model, { workers: 2, loss: SMOOTHED });
+  // One worker: a batch of 11 splits 6 (main thread, with the remainder) + 5.
+  trainer = await DataParallelTrainer.create(model, { workers: 1, loss: SMOOTHED });
 });
 afterAll(() => trainer.dispose());
 
@@ -126,28 +126,35 @@ describe('DataParallelTrainer', () => {
     tf.dispose([wrongImage, good.xs, good.ys]);
   });
 
-  it('a worker that dies rejects the step with a BackendError, and every later step too; dispose is idempotent', async () => {
-    const own = await DataParallelTrainer.create(smallCnn(), {
-      workers: 1,
-      loss: { kind: 'softmax-cross-entropy' },
+  it('splits over two workers too; a worker that dies rejects the step with a BackendError, and every later step', async () => {
+    const own = await DataParallelTrainer.create(smallCnn(), { workers: 2, loss: SMOOTHED });
+    const ownModel = (own as unknown as { model: tfl.LayersModel }).model;
+    // A batch of 11 splits 5 (main thread, with the remainder) + 3 + 3; the gradients are the whole batch's.
+    const { xs, ys } = batch(11, 9);
+    const reference = tf.tidy(() =>
+      lossAndGradients(ownModel, xs, ys, createLoss(SMOOTHED)).grads.map((g) => g.dataSync() as Float32Array),
+    );
+    const applier = recording(optimizerApplier(tf.train.sgd(0.1)));
+    await own.step(xs, ys, applier);
+    trainableVariables(ownModel).forEach((v, i) => {
+      expect(maxRelativeError(applier.seen[0]!.get(v.name)!, reference[i]!)).toBeLessThan(1e-5);
     });
-    const { xs, ys } = batch(6, 9);
-    const sgd = optimizerApplier(tf.train.sgd(0.1));
+
     const count = tf.memory().numTensors;
-    const stepping = own.step(xs, ys, sgd);
+    const stepping = own.step(xs, ys, applier);
     // What an out-of-memory kill or a native crash looks like from the main thread: the thread exits mid-step.
-    await (own as unknown as { workers: Worker[] }).workers[0]!.terminate();
+    await (own as unknown as { workers: Worker[] }).workers[1]!.terminate();
     const error = await stepping.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BackendError);
     expect((error as BackendError).message).toMatch(
-      /gradient worker 1 of 1 exited unexpectedly \(exit code 1\); data-parallel training cannot continue/,
+      /gradient worker 2 of 2 exited unexpectedly \(exit code 1\); data-parallel training cannot continue/,
     );
     expect((error as BackendError).hint).toMatch(/runtime\.dataParallelWorkers=0/);
     expect(tf.memory().numTensors).toBe(count);
-    await expect(own.step(xs, ys, sgd)).rejects.toBe(error);
+    await expect(own.step(xs, ys, applier)).rejects.toBe(error);
     await own.dispose();
     await own.dispose();
-    await expect(own.step(xs, ys, sgd)).rejects.toThrow(/disposed/);
+    await expect(own.step(xs, ys, applier)).rejects.toThrow(/disposed/);
     tf.dispose([xs, ys]);
   });
 
