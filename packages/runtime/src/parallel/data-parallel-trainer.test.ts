@@ -153,7 +153,8 @@ describe('DataParallelTrainer', () => {
     expect(tf.memory().numTensors).toBe(count);
     await expect(own.step(xs, ys, applier)).rejects.toBe(error);
     await own.dispose();
-    await own.dispose();
+    // Idempotent, and what `await using` calls on the way out of a block.
+    await own[Symbol.asyncDispose]();
     await expect(own.step(xs, ys, applier)).rejects.toThrow(/disposed/);
     tf.dispose([xs, ys]);
   });
