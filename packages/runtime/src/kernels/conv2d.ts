@@ -1,3 +1,4 @@
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import {
   backend_util,
   Conv2D,
@@ -22,14 +23,16 @@ export function forceConvolutionMethod(method: ConvolutionMethod | undefined): v
   forcedMethod = method;
 }
 
-/** Below this many filter taps (fh·fw·inC) the patch-rows form is the default. */
+/** Below this many filter taps (fh·fw·inC) the patch-rows form is the default on one thread. */
 const MAX_PATCH_ROW_TAPS = 32;
 
 /**
  * A convolution with few filter taps (a first layer on 1-3 channels: 9-27 taps) as im2col + our SIMD GEMM:
- * out [N, outC] = patches [N, taps] · W [taps, outC], the filter already in that layout. XNNPACK's convolution spends
- * most of its time on such shapes outside the multiply-adds (few input channels leave its microkernels' tiles
- * mostly empty). Larger convolutions stay with XNNPACK, which also runs on the wasm thread pool.
+ * out [N, outC] = patches [N, taps] · W [taps, outC], the filter already in that layout. On the single-threaded
+ * build it takes 1.24x less CPU time than XNNPACK for 3x3x1x32 at batch 64 with a new filter per call, as in
+ * training (kernel-speed-cli.ts). It is the default only there: our GEMM runs on one thread while XNNPACK splits
+ * its work over the threaded build's pool, and on 2 threads the two measured within noise of each other (0.93x,
+ * load average 10). Larger convolutions stay with XNNPACK.
  */
 export function fewTapsConv2DConfig(): KernelConfig | undefined {
   const original = getKernel(Conv2D, 'wasm');
@@ -41,7 +44,9 @@ export function fewTapsConv2DConfig(): KernelConfig | undefined {
     const outChannels = filter.shape[3]!;
     const taps = filter.shape[0]! * filter.shape[1]! * filter.shape[2]!;
     const applies = attrs.dataFormat !== 'NCHW' && outChannels % 16 === 0 && x.dtype === 'float32';
-    const method = forcedMethod ?? (applies && taps < MAX_PATCH_ROW_TAPS ? 'patch-rows' : 'xnnpack');
+    const method =
+      forcedMethod ??
+      (applies && taps < MAX_PATCH_ROW_TAPS && getThreadsCount() === 1 ? 'patch-rows' : 'xnnpack');
     if (method === 'xnnpack') {
       recordKernelPath(Conv2D, 'xnnpack');
       return originalFunc(args);
