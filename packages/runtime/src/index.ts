@@ -22,7 +22,12 @@ export {
 export { createLoss, type LossFunction, type LossSpec, lossSpecSchema } from './loss.ts';
 export { type DataParallelOptions, DataParallelTrainer } from './parallel/data-parallel-trainer.ts';
 export { lossAndGradients, trainableVariables } from './parallel/gradients.ts';
-export { batchNormalizationLayers, type DataParallelPlan, planDataParallel } from './parallel/plan.ts';
+export {
+  batchNormalizationLayers,
+  type DataParallelPlan,
+  dataParallelWorkersFor,
+  planDataParallel,
+} from './parallel/plan.ts';
 export { type CommandResult, type MachineProbes, realMachineProbes } from './probes.ts';
 export {
   type BackendAttempt,

@@ -2,7 +2,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ConfigError, exitCodeFor } from '@tfmlops/core';
 import { describe, expect, it } from 'vitest';
-import { batchNormalizationLayers, planDataParallel } from './plan.ts';
+import { batchNormalizationLayers, dataParallelWorkersFor, planDataParallel } from './plan.ts';
 
 const plain = () =>
   tfl.sequential({
@@ -78,6 +78,24 @@ describe('planDataParallel', () => {
         workers: 0,
         reason: expect.stringMatching(/multi-threaded itself/),
       });
+    }
+  });
+
+  it('dataParallelWorkersFor (no model yet) gives the count planDataParallel gives a net without batch norm', () => {
+    const model = plain();
+    for (const config of [
+      { dataParallelWorkers: 'auto' as const },
+      { dataParallelWorkers: 'auto' as const, threads: 2 },
+      { dataParallelWorkers: 3 },
+      { dataParallelWorkers: 0 },
+    ]) {
+      for (const backend of ['wasm', 'tensorflow'] as const) {
+        for (const cores of [1, 2, 8]) {
+          expect(dataParallelWorkersFor(config, backend, cores)).toBe(
+            planDataParallel(config, backend, model, cores).workers,
+          );
+        }
+      }
     }
   });
 });

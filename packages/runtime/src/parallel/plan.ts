@@ -83,3 +83,17 @@ export function batchNormalizationLayers(model: tfl.LayersModel): string[] {
   for (const layer of model.layers) visit(layer);
   return found;
 }
+
+/**
+ * The most gradient workers a run with this config starts on a backend, before a model is known (sizing sweep
+ * trials, say): `planDataParallel` gives the same count, or 0 for a network with batch norm.
+ */
+export function dataParallelWorkersFor(
+  config: Pick<RuntimeConfig, 'dataParallelWorkers' | 'threads'>,
+  backend: BackendKind,
+  cores: number = availableParallelism(),
+): number {
+  if (backend !== 'wasm') return 0;
+  if (config.dataParallelWorkers !== 'auto') return config.dataParallelWorkers;
+  return (config.threads ?? 1) > 1 ? 0 : Math.max(0, cores - 1);
+}
