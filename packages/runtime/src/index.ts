@@ -15,7 +15,9 @@ export {
   type AdamState,
   configuredWasmThreads,
   configureWasmBackend,
+  decaysByDefault,
   FusedAdam,
+  registerGradientOverrides,
   registerWasmTrainingKernels,
   type WasmBackendOptions,
 } from './kernels/index.ts';

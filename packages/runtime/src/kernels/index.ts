@@ -21,7 +21,7 @@ import { maxPoolGradConfig } from './max-pool-grad.ts';
 import { leadingAxesSumConfig } from './sum.ts';
 
 export { registerGradientOverrides } from './batch-norm-grad.ts';
-export { type AdamOptions, type AdamState, FusedAdam } from './fused-adam.ts';
+export { type AdamOptions, type AdamState, decaysByDefault, FusedAdam } from './fused-adam.ts';
 export { configuredWasmThreads, configureWasmBackend, type WasmBackendOptions } from './wasm-threads.ts';
 
 /** Kernels tfjs-backend-wasm 4.22 lacks and training our architectures needs. */
