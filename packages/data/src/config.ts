@@ -32,6 +32,14 @@ export const dataConfigSchema = z.strictObject({
     .regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, ".", "_" or "-"')
     .optional(),
   source: sourceConfigSchema,
+  /**
+   * Keep only these classes (indices into the source's class list, or class names), re-indexed 0..k-1 in the order
+   * listed with their names kept: `[5, 6, 7, 8, 9]` makes a 5-class MNIST of the digits 5-9. Gives its own version.
+   */
+  classes: z
+    .array(z.union([z.number().int().min(0), z.string().min(1)]))
+    .min(1, 'list at least one class, or leave `classes` out to keep them all')
+    .optional(),
   /** Where sources keep downloads. */
   cacheDir: z.string().default('data/cache'),
   /** Root of prepared datasets (local path or gs://): versions go to `<outputDir>/<name>/<version>/`. */
