@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StorageError } from '../errors.ts';
 import { createStorage } from './create-storage.ts';
-import { isGcsUri, joinUri, parseGcsUri, parseUri } from './uri.ts';
+import { isGcsUri, joinUri, parentUri, parseGcsUri, parseUri } from './uri.ts';
 
 function errorOf(action: () => unknown): StorageError {
   try {
@@ -64,5 +64,14 @@ describe('storage URIs', () => {
     ]) {
       await expect(call()).rejects.toMatchObject({ code: 'STORAGE_UNSUPPORTED_SCHEME' });
     }
+  });
+
+  it('parentUri gives the directory of a file URI, path or gs:// object', () => {
+    expect(parentUri('gs://bucket/models/exp1/latest.json')).toBe('gs://bucket/models/exp1');
+    expect(parentUri('gs://bucket/latest.json')).toBe('gs://bucket');
+    expect(parentUri('gs://bucket')).toBe('gs://bucket');
+    expect(parentUri('file:///srv/models/latest.json')).toBe('file:///srv/models');
+    expect(parentUri('artifacts/models/exp1/latest.json')).toBe('artifacts/models/exp1');
+    expect(parentUri('/abs/dir/')).toBe('/abs');
   });
 });

@@ -1,4 +1,4 @@
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StorageError } from '../errors.ts';
 
@@ -64,6 +64,20 @@ export function joinUri(base: string, relativePath: string): string {
     return `${base.replace(/\/+$/, '')}/${tail}`;
   }
   return isAbsolute(relativePath) ? relativePath : join(base, relativePath);
+}
+
+/**
+ * The URI of the directory holding `uri` (`gs://b/models/exp1/latest.json` -> `gs://b/models/exp1`), for resolving
+ * paths written relative to a file, as a pointer file does. The parent of a bucket root or `/` is itself.
+ */
+export function parentUri(uri: string): string {
+  if (SCHEME.test(uri)) {
+    const trimmed = uri.replace(/\/+$/, '');
+    const cut = trimmed.lastIndexOf('/');
+    const root = (SCHEME.exec(trimmed)?.[0] ?? '').length;
+    return cut < root ? trimmed : trimmed.slice(0, cut);
+  }
+  return dirname(uri);
 }
 
 function fileUrlToPath(uri: string): string {
