@@ -1,49 +1,7 @@
 export { ARCHITECTURES, type ArchitectureOptions, createCnn } from './architectures/cnn.ts';
+export { type Checkpoint, CheckpointStore, type LoadedCheckpoint } from './checkpoints/checkpoint-store.ts';
 export {
-  type BundleContents,
-  type PublishedBundle,
-  type PublishOptions,
-  publishBundle,
-  writeBundle,
-} from './bundle/export-bundle.ts';
-export {
-  BUNDLE_FILE,
-  BUNDLE_FORMAT_VERSION,
-  type BundleFile,
-  type BundleManifest,
-  bundleManifestSchema,
-  LATEST_POINTER_FILE,
-  type LatestPointer,
-  latestPointerSchema,
-  MODEL_FILE,
-  QUANTIZATIONS,
-  type Quantization,
-  REFERENCE_FILE,
-} from './bundle/format.ts';
-export { type LoadBundleOptions, type LoadedBundle, loadBundle } from './bundle/load-bundle.ts';
-export { type GitInfo, readGitInfo } from './bundle/provenance.ts';
-export {
-  type ResolvedBundle,
-  readBundleManifest,
-  resolveBundle,
-  verifyBundleFiles,
-} from './bundle/read-bundle.ts';
-export {
-  CONFIDENCE_RANGE,
-  computeReferenceStatistics,
-  equalWidthEdges,
-  type FeatureReference,
-  type Histogram,
-  histogram,
-  imageChannelStats,
-  PIXEL_MEAN_RANGE,
-  PIXEL_STD_RANGE,
-  REFERENCE_BINS,
-  type ReferenceOptions,
-  type ReferenceStatistics,
-  referenceStatisticsSchema,
-} from './bundle/reference.ts';
-export {
+  EXPERIMENT_NAME,
   type ExperimentConfig,
   experimentConfigSchema,
   type ModelConfig,
@@ -51,12 +9,16 @@ export {
   type TrainConfig,
   trainConfigSchema,
 } from './config.ts';
+export { type LoadExperimentOptions, loadExperimentConfig, resolveConfigPath } from './load-experiment.ts';
+export { createSlotOptimizer } from './optim/slot-optimizer.ts';
+export type { OptimizerState, TrainOptimizer } from './optim/types.ts';
 export { saveModel } from './save-model.ts';
+export { type TrainDependencies, type TrainOptions, type TrainResult, train } from './train.ts';
 export {
-  accuracy,
-  type EpochMetrics,
-  type TrainDependencies,
-  type TrainResult,
-  train,
-} from './train.ts';
-export type { Batch, TrainingData, TrainingSplit } from './training-data.ts';
+  SIGNAL_EXIT_CODES,
+  type StopSignal,
+  TrainingDivergedError,
+  TrainingInterruptedError,
+} from './training/errors.ts';
+export type { EpochMetrics } from './training/metric-monitor.ts';
+export { createProgressReporter, type ProgressReporter } from './training/progress.ts';

@@ -1,159 +1,300 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { joinUri, type Logger, type Storage } from '@tfmlops/core';
+import { ConfigError, joinUri, type Logger, type Storage } from '@tfmlops/core';
 import { type LoadSourceFn, openDataset, prepareDataset } from '@tfmlops/data';
-import {
-  createTrainStep,
-  DataParallelTrainer,
-  dataParallelWorkersFor,
-  FusedAdam,
-  type MachineProbes,
-  optimizerApplier,
-  selectBackend,
-  type TrainStep,
-} from '@tfmlops/runtime';
-import { ARCHITECTURES } from './architectures/cnn.ts';
+import { DataParallelTrainer, type MachineProbes, selectBackend } from '@tfmlops/runtime';
+import type { LoopState } from './checkpoints/checkpoint-format.ts';
+import { CheckpointStore, type LoadedCheckpoint } from './checkpoints/checkpoint-store.ts';
 import type { ExperimentConfig } from './config.ts';
+import { createSlotOptimizer } from './optim/slot-optimizer.ts';
+import type { TrainOptimizer } from './optim/types.ts';
+import { buildAugmentation } from './training/augmentation.ts';
+import { buildModel } from './training/build-model.ts';
+import { type StopSignal, TrainingInterruptedError } from './training/errors.ts';
+import { evaluateSplit } from './training/evaluate-split.ts';
+import { exportModel } from './training/export-model.ts';
+import { type GitInfo, readGitInfo } from './training/git-info.ts';
+import {
+  dataParallelStep,
+  initialLoopState,
+  oneProcessStep,
+  runEpochs,
+  trainableVariables,
+} from './training/loop.ts';
+import { createLoss, type LossSpec } from './training/loss.ts';
+import { EarlyStopping, type EpochMetrics, MetricMonitor, modeFor } from './training/metric-monitor.ts';
+import { planWorkers } from './training/parallel-plan.ts';
+import { type ProgressReporter, SILENT_PROGRESS } from './training/progress.ts';
+import { newRunLocation, runIdOf } from './training/run-dir.ts';
+import { createLocalTracker, type Tracker } from './training/tracker.ts';
 
 export type { ExperimentConfig } from './config.ts';
-
-import { saveModel } from './save-model.ts';
-import type { TrainingData, TrainingSplit } from './training-data.ts';
 
 export interface TrainDependencies {
   storage: Storage;
   logger: Logger;
   probes: MachineProbes;
   loadSource: LoadSourceFn;
+  /** Aborted (with the signal name as its reason) to stop training at the next step with a checkpoint. */
+  stop?: AbortSignal;
+  /** Per-step progress; the CLI passes a progress bar on a terminal. */
+  progress?: ProgressReporter;
+  /** Where runs are tracked; default the local files of the run directory. */
+  tracker?: Tracker;
+  /** Commit of the code; default read from git in the current directory. */
+  git?: GitInfo;
 }
 
-export interface EpochMetrics {
-  epoch: number;
-  loss: number;
-  valAccuracy: number;
-  seconds: number;
-  imagesPerSecond: number;
+export interface TrainOptions {
+  /** Continue this run directory from its newest checkpoint (`pnpm train --resume <run-dir>`). */
+  resume?: string;
 }
 
 export interface TrainResult {
+  runId: string;
   runUri: string;
+  modelUri: string;
   backend: string;
   datasetVersion: string;
+  /** Every epoch of the run, earlier sessions' included when resumed. */
   epochs: EpochMetrics[];
-  testAccuracy: number;
+  testAccuracy: number | null;
+  testLoss: number | null;
+  /** Training images per second over this run's epochs (data loading included). */
+  imagesPerSecond: number | null;
+  stoppedEarly: boolean;
+  /** The checkpoint this session started from, when resumed. */
+  resumedFrom: string | undefined;
 }
 
 /**
- * Trains one experiment end to end: pick the backend, prepare (or reuse) the versioned dataset, build the network
- * from the architecture map, run the epochs, evaluate on the test split, and write model + metrics to the run
- * directory. The CLI and the tests call this same function.
+ * Trains one experiment end to end: pick the backend, prepare (or reuse) the versioned dataset, build the network,
+ * create (or reopen, with `resume`) the run directory `<train.outputDir>/<name>/<timestamp>-<id>/`, run the epochs
+ * with a checkpoint after each, evaluate on the test split, export the model, and record config.yaml,
+ * metrics.jsonl and summary.json. The CLI and the tests call this same function.
+ *
+ * Every thread and native resource it starts is released on every exit path: success, error, or a stop request.
  */
-export async function train(config: ExperimentConfig, deps: TrainDependencies): Promise<TrainResult> {
+export async function train(
+  config: ExperimentConfig,
+  deps: TrainDependencies,
+  options: TrainOptions = {},
+): Promise<TrainResult> {
+  const started = performance.now();
   const { storage, logger } = deps;
-  const backend = await selectBackend(config.runtime, { probes: deps.probes, logger });
-  const prepared = await prepareDataset(config.data, { storage, logger, loadSource: deps.loadSource });
-  const data: TrainingData = await openDataset(prepared.uri, { storage });
-  logger.info({ dataset: prepared.uri, version: data.version, train: data.count('train') }, 'dataset ready');
-
-  const model = ARCHITECTURES[config.model.architecture]({
-    inputShape: data.imageShape,
-    numClasses: data.classNames.length,
-  });
-  const optimizer = tf.train.adam(config.train.learningRate);
-  const workers = dataParallelWorkersFor(config.runtime, backend.backend);
-  const parallel = workers > 0 ? await DataParallelTrainer.create(model, { workers }) : undefined;
-  if (parallel) logger.info({ workers }, 'data-parallel training on worker threads');
-  // On one process, a lean step: on wasm with Adam fused into one SIMD pass per weight (same update as tf's adam).
-  const singleStep = createTrainStep(
-    model,
-    backend.backend === 'wasm'
-      ? new FusedAdam({ learningRate: config.train.learningRate })
-      : optimizerApplier(optimizer),
-    (labels, logits) => tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar,
-  );
-  const epochs: EpochMetrics[] = [];
-  for (let epoch = 1; epoch <= config.train.epochs; epoch += 1) {
-    const started = performance.now();
-    let lossSum = 0;
-    let seen = 0;
-    for await (const batch of data.batches('train', {
-      batchSize: config.train.batchSize,
-      shuffle: true,
-      seed: config.train.seed + epoch,
-    })) {
-      const size = batch.xs.shape[0]!;
-      lossSum += (await trainStep(singleStep, optimizer, batch.xs, batch.ys, parallel)) * size;
-      seen += size;
-      tf.dispose([batch.xs, batch.ys]);
+  const throwIfStopped = (where: string) => {
+    if (deps.stop?.aborted) {
+      const signal = deps.stop.reason as StopSignal;
+      throw new TrainingInterruptedError(signal, `stopped by ${signal} ${where}, before training started`);
     }
-    const seconds = (performance.now() - started) / 1000;
-    const valAccuracy = await accuracy(model, data, 'val', config.train.batchSize);
-    const metrics = {
-      epoch,
-      loss: lossSum / Math.max(1, seen),
-      valAccuracy,
-      seconds,
-      imagesPerSecond: seen / seconds,
-    };
-    epochs.push(metrics);
-    logger.info(metrics, 'epoch done');
-  }
-  const testAccuracy = await accuracy(model, data, 'test', config.train.batchSize);
-  logger.info({ testAccuracy }, 'test split evaluated');
-
-  const runUri = joinUri(
-    config.train.outputDir,
-    `${new Date().toISOString().replace(/[:.]/g, '-')}-${config.model.architecture}`,
-  );
-  await saveModel(model, joinUri(runUri, 'model'), storage);
-  const result: TrainResult = {
-    runUri,
-    backend: backend.backend,
-    datasetVersion: data.version,
-    epochs,
-    testAccuracy,
   };
-  await storage.write(joinUri(runUri, 'metrics.json'), `${JSON.stringify({ ...result, config }, null, 2)}\n`);
-  // A fixed path naming the newest run, for DVC's metrics and for tools that want "the latest model".
-  await storage.write(joinUri(config.train.outputDir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
-  await parallel?.dispose();
-  optimizer.dispose();
-  model.dispose();
-  return result;
-}
-
-/** One optimizer step on a batch, split across worker threads when a parallel trainer is given; returns the loss. */
-async function trainStep(
-  singleStep: TrainStep,
-  optimizer: tf.Optimizer,
-  xs: tf.Tensor,
-  ys: tf.Tensor,
-  parallel: DataParallelTrainer | undefined,
-): Promise<number> {
-  if (parallel) return parallel.step(xs, ys, optimizer);
-  const loss = singleStep(xs, ys);
-  const value = (await loss.data())[0]!;
-  loss.dispose();
-  return value;
-}
-
-/** Top-1 accuracy of the model on one split. */
-export async function accuracy(
-  model: tfl.LayersModel,
-  data: TrainingData,
-  split: TrainingSplit,
-  batchSize: number,
-): Promise<number> {
-  let correct = 0;
-  let total = 0;
-  for await (const batch of data.batches(split, { batchSize: batchSize * 4, shuffle: false, seed: 0 })) {
-    const hits = tf.tidy(() => {
-      const predicted = tf.argMax(model.predict(batch.xs) as tf.Tensor, -1);
-      return tf.sum(tf.cast(tf.equal(predicted, tf.argMax(batch.ys, -1)), 'int32')).dataSync()[0]!;
+  const backend = await selectBackend(config.runtime, { probes: deps.probes, logger });
+  throwIfStopped('while selecting the backend');
+  const prepared = await prepareDataset(config.data, { storage, logger, loadSource: deps.loadSource });
+  const data = await openDataset(prepared.uri, { storage });
+  logger.info({ dataset: prepared.uri, version: data.version, train: data.count('train') }, 'dataset ready');
+  throwIfStopped('while preparing the data');
+  if (data.count('train') === 0) {
+    throw new ConfigError(`the dataset ${prepared.uri} has no training images`, {
+      hint: 'check data.source and data.classes, and that data.split leaves images to train on',
     });
-    correct += hits;
-    total += batch.xs.shape[0]!;
-    tf.dispose([batch.xs, batch.ys]);
   }
-  return total === 0 ? Number.NaN : correct / total;
+
+  const disposers: Array<() => unknown> = [];
+  let tracker: Tracker | undefined;
+  try {
+    const model = buildModel(config.model, {
+      inputShape: data.imageShape,
+      numClasses: data.classNames.length,
+      seed: config.train.seed,
+    });
+    disposers.push(() => model.dispose());
+    const lossSpec: LossSpec = { kind: 'softmax-cross-entropy', labelSmoothing: config.train.labelSmoothing };
+    const loss = createLoss(lossSpec);
+    const optimizer: TrainOptimizer = createSlotOptimizer(config.train.optimizer, config.train.learningRate);
+    disposers.push(() => optimizer.dispose());
+
+    const resumeDir = options.resume?.replace(/[\\/]+$/, '');
+    const location = resumeDir
+      ? { runId: runIdOf(resumeDir), runDir: resumeDir }
+      : newRunLocation(config.train.outputDir, config.name);
+    const store = new CheckpointStore(storage, joinUri(location.runDir, 'checkpoints'), logger);
+    const checkpoint = options.resume ? await store.latest() : undefined;
+    if (options.resume && !checkpoint) {
+      logger.warn(
+        { run: location.runDir },
+        'no usable checkpoint in the run directory: training it from the start',
+      );
+    }
+    const loop = checkpoint ? restore(checkpoint, model, optimizer) : initialLoopState();
+    if (checkpoint) {
+      logger.info(
+        { checkpoint: checkpoint.name, epoch: loop.epoch, stepInEpoch: loop.stepInEpoch },
+        'resuming from checkpoint',
+      );
+    }
+    const best = new MetricMonitor(config.train.checkpoint.metric, modeFor(config.train.checkpoint.metric));
+    best.restore(loop.best);
+    const earlyStopping = config.train.earlyStopping
+      ? new EarlyStopping(config.train.earlyStopping)
+      : undefined;
+    if (earlyStopping && loop.earlyStopping) earlyStopping.monitor.restore(loop.earlyStopping);
+
+    tracker = deps.tracker ?? createLocalTracker(storage);
+    await tracker.start({
+      experiment: config.name,
+      runId: location.runId,
+      runDir: location.runDir,
+      config: toPlainConfig(config),
+      history: loop.history,
+      resumedFromEpoch: checkpoint ? loop.epoch : undefined,
+    });
+    logger.info({ run: location.runDir }, checkpoint ? 'run directory reopened' : 'run directory created');
+
+    const plan = planWorkers(config.runtime, backend.backend, model, lossSpec);
+    let parallel: DataParallelTrainer | undefined;
+    if (plan.workers > 0) {
+      parallel = await DataParallelTrainer.create(model, { workers: plan.workers });
+      disposers.push(() => parallel?.dispose());
+      logger.info({ workers: plan.workers, reason: plan.reason }, 'data-parallel training on worker threads');
+    }
+    const sessionEpochStart = loop.history.length;
+    const final = await runEpochs(
+      {
+        config,
+        model,
+        data,
+        optimizer,
+        step: parallel ? dataParallelStep(parallel, optimizer) : oneProcessStep(model, optimizer, loss),
+        loss,
+        augment: buildAugmentation(config.train.augmentation, data.manifest.normalization),
+        store,
+        tracker,
+        logger,
+        progress: deps.progress ?? SILENT_PROGRESS,
+        stop: deps.stop,
+        best,
+        earlyStopping,
+      },
+      loop,
+    );
+
+    const test = await evaluateSplit(model, data, 'test', {
+      batchSize: config.train.batchSize * 4,
+      loss,
+      stopped: () => deps.stop?.aborted === true,
+    });
+    if (test === undefined) {
+      // The newest checkpoint already holds the finished training: a resume goes straight to evaluation.
+      const signal = deps.stop?.reason as StopSignal;
+      throw new TrainingInterruptedError(signal, `stopped by ${signal} while evaluating the trained model`, {
+        hint: 'training is complete and checkpointed: `pnpm train --resume <run dir>` evaluates and exports it',
+      });
+    }
+    logger.info(
+      { testAccuracy: test.accuracy, testLoss: test.loss, images: test.count },
+      'test split evaluated',
+    );
+    const modelUri = await exportModel(model, {
+      storage,
+      uri: config.export.uri,
+      name: config.name,
+      version: location.runId,
+    });
+    const sessionEpochs = final.history.slice(sessionEpochStart);
+    const imagesPerSecond = meanThroughput(sessionEpochs);
+    const git = deps.git ?? readGitInfo();
+    const result: TrainResult = {
+      runId: location.runId,
+      runUri: location.runDir,
+      modelUri,
+      backend: backend.backend,
+      datasetVersion: data.version,
+      epochs: final.history,
+      testAccuracy: test.accuracy,
+      testLoss: test.loss,
+      imagesPerSecond,
+      stoppedEarly: final.stoppedEarly,
+      resumedFrom: checkpoint?.name,
+    };
+    await tracker.logSummary({
+      test_accuracy: result.testAccuracy,
+      test_loss: result.testLoss,
+      val_accuracy: final.history.at(-1)?.val_accuracy ?? null,
+      train_images_per_second: imagesPerSecond,
+      backend: backend.backend,
+      data_parallel_workers: plan.workers,
+      epochs: final.history.length,
+      stopped_early: final.stoppedEarly,
+      best_checkpoint: best.bestEpoch === null ? null : { epoch: best.bestEpoch, [best.metric]: best.best },
+      wall_seconds: (performance.now() - started) / 1000,
+      model_uri: modelUri,
+      dataset_uri: prepared.uri,
+      dataset_version: data.version,
+      git_commit: git.commit,
+      git_dirty: git.dirty,
+    });
+    await tracker.finish('finished');
+    logger.info(
+      { run: location.runDir, model: modelUri, testAccuracy: result.testAccuracy },
+      'training finished',
+    );
+    return result;
+  } catch (error) {
+    const status = error instanceof TrainingInterruptedError ? 'interrupted' : 'failed';
+    // Recording the outcome must not hide the error that ended the run (e.g. the storage that failed).
+    await tracker?.finish(status, { error: (error as Error).message }).catch(() => undefined);
+    throw error;
+  } finally {
+    for (const dispose of disposers.reverse()) {
+      try {
+        await dispose();
+      } catch (error) {
+        logger.warn({ error: (error as Error).message }, 'releasing a training resource failed');
+      }
+    }
+  }
+}
+
+/** Puts a checkpoint's weights and optimizer state into freshly built objects; returns its loop state. */
+function restore(checkpoint: LoadedCheckpoint, model: tfl.LayersModel, optimizer: TrainOptimizer): LoopState {
+  const weights = model.weights;
+  const mismatch =
+    weights.length !== checkpoint.weights.length
+      ? `${checkpoint.weights.length} weights for a model of ${weights.length}`
+      : weights
+          .map((weight, i) => {
+            const saved = checkpoint.weights[i]!;
+            return saved.shape.join('x') === weight.shape.join('x')
+              ? undefined
+              : `weight ${i} (${weight.originalName}) is ${weight.shape.join('x')} here, ${saved.shape.join('x')} in the checkpoint`;
+          })
+          .find((problem) => problem !== undefined);
+  if (mismatch) {
+    throw new ConfigError(`checkpoint ${checkpoint.uri} does not fit the model: ${mismatch}`, {
+      hint: 'resume with the config the run was started with (its config.yaml); model and data changes need a new run',
+    });
+  }
+  const values = checkpoint.weights.map((weight) => tf.tensor(weight.values, weight.shape, 'float32'));
+  model.setWeights(values);
+  tf.dispose(values);
+  optimizer.setState(trainableVariables(model), checkpoint.optimizer);
+  return checkpoint.loop;
+}
+
+/**
+ * Training images per second over whole epochs: every epoch trains the same number of images, so the aggregate rate
+ * (images / training seconds) is the harmonic mean of the epochs' rates.
+ */
+function meanThroughput(epochs: EpochMetrics[]): number | null {
+  const rates = epochs
+    .map((epoch) => epoch.images_per_second)
+    .filter((rate): rate is number => rate !== null && rate > 0);
+  if (rates.length === 0) return null;
+  return rates.length / rates.reduce((sum, rate) => sum + 1 / rate, 0);
+}
+
+/** The resolved config as plain data (what config.yaml holds and `--resume` reads back). */
+function toPlainConfig(config: ExperimentConfig): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
 }

@@ -13,12 +13,12 @@ const monitorStateSchema = z.strictObject({
 
 const epochMetricsSchema = z.strictObject({
   epoch: z.number().int().positive(),
-  loss: z.number(),
-  accuracy: z.number(),
-  val_loss: z.number(),
-  val_accuracy: z.number(),
+  loss: z.number().nullable(),
+  accuracy: z.number().nullable(),
+  val_loss: z.number().nullable(),
+  val_accuracy: z.number().nullable(),
   lr: z.number(),
-  images_per_second: z.number(),
+  images_per_second: z.number().nullable(),
   seconds: z.number(),
 });
 
@@ -31,7 +31,13 @@ export const loopStateSchema = z.strictObject({
   /** Optimizer steps since the start of the run (the learning-rate schedule's clock). */
   globalStep: z.number().int().min(0),
   /** Running sums of the epoch in progress, so its metrics come out as if it had never stopped. */
-  partial: z.strictObject({ lossSum: z.number(), seen: z.number().int().min(0), seconds: z.number().min(0) }),
+  partial: z.strictObject({
+    lossSum: z.number(),
+    /** Correct predictions so far; null when the step does not report them (data-parallel). */
+    correct: z.number().int().min(0).nullable(),
+    seen: z.number().int().min(0),
+    seconds: z.number().min(0),
+  }),
   history: z.array(epochMetricsSchema),
   best: monitorStateSchema,
   earlyStopping: monitorStateSchema.nullable(),

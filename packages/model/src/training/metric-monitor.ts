@@ -4,15 +4,19 @@ import type { EarlyStoppingConfig, MonitoredMetric } from '../train-config.ts';
 export interface EpochMetrics {
   epoch: number;
   /** Mean training loss over the epoch's steps (with the label smoothing used for training). */
-  loss: number;
-  /** Accuracy on the first training images (as many as the validation split), inference mode, after the epoch. */
-  accuracy: number;
-  val_loss: number;
-  val_accuracy: number;
+  loss: number | null;
+  /**
+   * Training accuracy over the epoch, on the augmented batches the optimizer saw (null on the data-parallel path,
+   * whose workers report only their loss).
+   */
+  accuracy: number | null;
+  /** Mean loss over the validation split (same loss as training), null when the split is empty. */
+  val_loss: number | null;
+  val_accuracy: number | null;
   /** Learning rate of the epoch's last step. */
   lr: number;
   /** Training images per second over the epoch's steps (data loading included, validation excluded). */
-  images_per_second: number;
+  images_per_second: number | null;
   /** Wall time of the epoch: steps and validation. */
   seconds: number;
 }
@@ -50,6 +54,7 @@ export class MetricMonitor {
     const value = metrics[this.metric];
     const { best } = this.state;
     const improved =
+      value !== null &&
       Number.isFinite(value) &&
       (best === null || (this.mode === 'min' ? value < best - this.minDelta : value > best + this.minDelta));
     this.state = improved

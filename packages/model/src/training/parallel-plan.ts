@@ -1,0 +1,30 @@
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { type BackendKind, dataParallelWorkersFor, type RuntimeConfig } from '@tfmlops/runtime';
+import type { LossSpec } from './loss.ts';
+
+/**
+ * How many data-parallel workers to start, and why (for the log).
+ *
+ * Seam: @tfmlops/runtime is gaining `planDataParallel(runtime, backend, model)` (which also refuses to split
+ * batch-norm nets) and a trainer that takes the loss spec; until then today's worker count applies, except that a
+ * loss the workers cannot compute yet (label smoothing) keeps training in one process, so both paths always
+ * optimise the same loss.
+ */
+export function planWorkers(
+  runtime: RuntimeConfig,
+  backend: BackendKind,
+  _model: tfl.LayersModel,
+  loss: LossSpec,
+): { workers: number; reason: string } {
+  const workers = dataParallelWorkersFor(runtime, backend);
+  if (workers > 0 && (loss.labelSmoothing ?? 0) > 0) {
+    return {
+      workers: 0,
+      reason: 'label smoothing is computed in one process until the workers take the loss spec',
+    };
+  }
+  return {
+    workers,
+    reason: workers > 0 ? `runtime.dataParallelWorkers=${runtime.dataParallelWorkers}` : 'off',
+  };
+}
