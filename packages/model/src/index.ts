@@ -1,5 +1,6 @@
 export { ARCHITECTURES, type ArchitectureOptions, createCnn } from './architectures/cnn.ts';
 export { type Checkpoint, CheckpointStore, type LoadedCheckpoint } from './checkpoints/checkpoint-store.ts';
+export { type CommandContext, runTrainCommand } from './commands.ts';
 export {
   EXPERIMENT_NAME,
   type ExperimentConfig,
