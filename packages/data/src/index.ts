@@ -29,6 +29,18 @@ export {
 export type { Batch, BatchOptions, BatchSource } from './loader/batches.ts';
 export { type ClassSelector, filterClasses } from './prepare/class-filter.ts';
 export {
+  type CaptionLine,
+  CHART_FONT,
+  type ChartSpec,
+  type GridTile,
+  type ImageGridOptions,
+  type RenderChartOptions,
+  renderChartPng,
+  renderChartSvg,
+  renderImageGrid,
+  svgToPng,
+} from './plot/index.ts';
+export {
   datasetNameFor,
   datasetUriFor,
   type LoadSourceFn,
