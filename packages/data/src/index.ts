@@ -27,7 +27,6 @@ export {
   randomShift,
 } from './loader/augment.ts';
 export type { Batch, BatchOptions, BatchSource } from './loader/batches.ts';
-export { type ClassSelector, filterClasses } from './prepare/class-filter.ts';
 export {
   type CaptionLine,
   CHART_FONT,
@@ -40,6 +39,7 @@ export {
   renderImageGrid,
   svgToPng,
 } from './plot/index.ts';
+export { type ClassSelector, filterClasses } from './prepare/class-filter.ts';
 export {
   datasetNameFor,
   datasetUriFor,
