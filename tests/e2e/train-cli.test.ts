@@ -71,7 +71,8 @@ describe('pnpm train (the CLI process)', () => {
     const finished = startCli(['train', '--resume', runDir, `train.epochs=${lastEpoch + 1}`]);
     expect(await finished.exit).toBe(0);
     expect(finished.stdout()).toMatch(/stopped: cnn on wasm, test accuracy \d+\.\d\d%, \d+ images\/s/);
-    expect(finished.stdout()).toContain(`run:   ${runDir}`);
+    expect(finished.stdout()).toContain(`run:    ${runDir}`);
+    expect(finished.stdout()).toMatch(/bundle: .*models\/stopped\/\d{8}T\d{6}Z-[0-9a-f]{8}/);
     expect(rows(runDir).map((row) => row.epoch)).toEqual(
       Array.from({ length: lastEpoch + 1 }, (_, i) => i + 1),
     );

@@ -45,6 +45,7 @@ train:
   batchSize: 8
   outputDir: ${join(dir, 'runs')}
   schedule: { name: cosine, warmupEpochs: 0.5 }
+  evaluation: { pictures: false }
 export:
   uri: ${join(dir, 'models')}
 logging:

@@ -5,6 +5,7 @@ import { createLogger, createStorage } from '@tfmlops/core';
 import { loadSource } from '@tfmlops/data';
 import {
   type ExperimentConfig,
+  loadBundle,
   loadExperimentConfig,
   type ProgressReporter,
   type TrainDependencies,
@@ -79,10 +80,13 @@ describe('train() end to end on tiny data', () => {
   ])(
     'trains on wasm (%s) and writes the run directory, checkpoints and the exported model',
     async (_, workers) => {
+      // Pictures are drawn once (they take a few seconds); evaluation.json is always written.
+      const pictures = workers === 0;
       const config = load([
         `runtime.dataParallelWorkers=${workers}`,
         'train.epochs=3',
         'train.augmentation.shift=1',
+        `train.evaluation.pictures=${pictures}`,
       ]);
       const result = await train(config, deps());
       expect(result.backend).toBe('wasm');
@@ -91,7 +95,26 @@ describe('train() end to end on tiny data', () => {
       expect(result.testAccuracy).toBeGreaterThanOrEqual(0.9);
 
       const files = readdirSync(result.runUri, { recursive: true }).map(String).sort();
-      expect(files).toEqual(expect.arrayContaining(['config.yaml', 'metrics.jsonl', 'summary.json']));
+      expect(files).toEqual(
+        expect.arrayContaining([
+          'config.yaml',
+          'metrics.jsonl',
+          'summary.json',
+          'evaluation.json',
+          'bundle/bundle.json',
+        ]),
+      );
+      for (const png of ['confusion-matrix.png', 'reliability.png', 'misclassified.png', 'curves.png']) {
+        expect(files.includes(png)).toBe(pictures);
+        if (pictures) expect(readFileSync(join(result.runUri, png)).subarray(1, 4).toString()).toBe('PNG');
+      }
+      const evaluation = readJson(join(result.runUri, 'evaluation.json'));
+      expect(evaluation).toMatchObject({
+        split: 'test',
+        accuracy: result.testAccuracy,
+        model_uri: result.modelUri,
+      });
+      expect(evaluation.confusionMatrix).toHaveLength(2);
       const checkpoints = readdirSync(join(result.runUri, 'checkpoints')).sort();
       // keepLast 2 plus the best (epoch 1 if validation was perfect from the start).
       expect(checkpoints).toEqual(expect.arrayContaining(['best.json', 'epoch-0002', 'epoch-0003']));
@@ -132,6 +155,7 @@ describe('train() end to end on tiny data', () => {
         data_parallel_workers: workers,
         epochs: 3,
         model_uri: result.modelUri,
+        model_version: result.bundleVersion,
         dataset_version: result.datasetVersion,
         git_commit: 'test',
       });
@@ -142,8 +166,22 @@ describe('train() end to end on tiny data', () => {
       const reread = loadExperimentConfig({ file: join(result.runUri, 'config.yaml'), env: {} }).config;
       expect(reread).toEqual(config);
 
-      expect(readdirSync(result.modelUri).sort()).toEqual(['model.json', 'weights.bin']);
-      expect(readJson(join(dir, 'models', 'tiny', 'latest.json'))).toEqual({ version: result.runId });
+      // The published bundle loads back, checksums verified, with the run's labels and metrics.
+      expect(readJson(join(dir, 'models', 'tiny', 'latest.json'))).toMatchObject({
+        version: result.bundleVersion,
+      });
+      const bundle = await loadBundle(join(dir, 'models', 'tiny'), { storage });
+      try {
+        expect(bundle.uri).toBe(result.modelUri);
+        expect(bundle.manifest).toMatchObject({
+          name: 'tiny',
+          labels: ['bottom', 'top'],
+          inputShape: [16, 16, 1],
+        });
+        expect(bundle.manifest.metrics.test_accuracy).toBe(result.testAccuracy);
+      } finally {
+        bundle.dispose();
+      }
     },
   );
 

@@ -13,6 +13,7 @@ import {
 } from '@tfmlops/core';
 import { type LoadSourceFn, loadSource } from '@tfmlops/data';
 import { type MachineProbes, realMachineProbes } from '@tfmlops/runtime';
+import { readGitInfo } from './bundle/provenance.ts';
 import { loadExperimentConfig } from './load-experiment.ts';
 import { train } from './train.ts';
 import { SIGNAL_EXIT_CODES, type StopSignal, TrainingInterruptedError } from './training/errors.ts';
@@ -80,6 +81,8 @@ export async function runTrainCommand(argv: readonly string[], context: CommandC
         loadSource: context.loadSource ?? loadSource,
         stop: controller.signal,
         progress: createProgressReporter({ stream: context.stderr }),
+        // Inside an image there is no .git: the build passes the commit in.
+        git: await readGitInfo(process.cwd(), { commit: context.env.GIT_COMMIT ?? null }),
       },
       { resume },
     );
@@ -87,7 +90,8 @@ export async function runTrainCommand(argv: readonly string[], context: CommandC
     const speed = result.imagesPerSecond === null ? '' : `, ${Math.round(result.imagesPerSecond)} images/s`;
     context.stdout.write(
       `\n${config.name}: ${config.model.architecture} on ${result.backend}, test accuracy ${accuracy}${speed}` +
-        `${result.stoppedEarly ? ' (stopped early)' : ''}\nrun:   ${result.runUri}\nmodel: ${result.modelUri}\n`,
+        `${result.stoppedEarly ? ' (stopped early)' : ''}\nrun:    ${result.runUri}\nbundle: ${result.modelUri}` +
+        `${result.latestUri ? `\nlatest: ${result.latestUri}` : ''}\n`,
     );
     return 0;
   } catch (error) {

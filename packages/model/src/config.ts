@@ -4,6 +4,7 @@ import { runtimeConfigSchema } from '@tfmlops/runtime';
 import { z } from 'zod';
 import { exportConfigSchema } from './export-config.ts';
 import { modelConfigSchema } from './model-config.ts';
+import { trackingConfigSchema } from './tracking/config.ts';
 import { trainConfigSchema } from './train-config.ts';
 
 export { type ModelConfig, modelConfigSchema } from './model-config.ts';
@@ -29,6 +30,9 @@ export const experimentConfigSchema = composeConfigSchema({
   data: dataConfigSchema,
   model: modelConfigSchema,
   train: trainConfigSchema,
+  tracking: trackingConfigSchema.describe(
+    'Run tracking: the run directory is always written; this section adds Weights & Biases',
+  ),
   export: exportConfigSchema,
   logging: loggingConfigSchema,
 }).superRefine((config, context) => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { QUANTIZATIONS } from './bundle/format.ts';
 
-/** `export:` section: where the trained model goes. The bundle module's schema replaces this one when it lands. */
+/** `export:` section: where the trained model bundle is published. */
 export const exportConfigSchema = z
   .strictObject({
     uri: z
@@ -8,9 +9,15 @@ export const exportConfigSchema = z
       .min(1)
       .default('artifacts/models')
       .describe(
-        'Root of model bundles: <uri>/<name>/<version>/ and <uri>/<name>/latest.json (local path or gs://)',
+        'Root of model bundles: <uri>/<name>/<version>/ and <uri>/<name>/latest.json, written last (local path or gs://)',
+      ),
+    quantize: z
+      .enum(QUANTIZATIONS)
+      .default('none')
+      .describe(
+        'Weight storage of the bundle: none (float32), float16 (half the size) or uint8 (a quarter); size and test accuracy before and after are recorded',
       ),
   })
   .prefault({})
-  .describe('The trained model bundle');
+  .describe('The trained model bundle: model.json, weights, bundle.json (labels, normalisation, checksums)');
 export type ExportConfig = z.output<typeof exportConfigSchema>;

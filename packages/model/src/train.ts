@@ -3,17 +3,17 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { ConfigError, joinUri, type Logger, type Storage } from '@tfmlops/core';
 import { type LoadSourceFn, openDataset, prepareDataset } from '@tfmlops/data';
 import { DataParallelTrainer, type MachineProbes, selectBackend } from '@tfmlops/runtime';
+import { type GitInfo, readGitInfo } from './bundle/provenance.ts';
 import type { LoopState } from './checkpoints/checkpoint-format.ts';
 import { CheckpointStore, type LoadedCheckpoint } from './checkpoints/checkpoint-store.ts';
 import type { ExperimentConfig } from './config.ts';
 import { createSlotOptimizer } from './optim/slot-optimizer.ts';
 import type { TrainOptimizer } from './optim/types.ts';
+import type { Tracker } from './tracking/types.ts';
 import { buildAugmentation } from './training/augmentation.ts';
 import { buildModel } from './training/build-model.ts';
 import { type StopSignal, TrainingInterruptedError } from './training/errors.ts';
-import { evaluateSplit } from './training/evaluate-split.ts';
-import { exportModel } from './training/export-model.ts';
-import { type GitInfo, readGitInfo } from './training/git-info.ts';
+import { evaluateTestSplit, exportBundle, writeEvaluation } from './training/finish-run.ts';
 import {
   dataParallelStep,
   initialLoopState,
@@ -26,7 +26,7 @@ import { EarlyStopping, type EpochMetrics, MetricMonitor, modeFor } from './trai
 import { planWorkers } from './training/parallel-plan.ts';
 import { type ProgressReporter, SILENT_PROGRESS } from './training/progress.ts';
 import { newRunLocation, runIdOf } from './training/run-dir.ts';
-import { createLocalTracker, type Tracker } from './training/tracker.ts';
+import { createLocalTracker } from './training/tracker.ts';
 
 export type { ExperimentConfig } from './config.ts';
 
@@ -41,7 +41,7 @@ export interface TrainDependencies {
   progress?: ProgressReporter;
   /** Where runs are tracked; default the local files of the run directory. */
   tracker?: Tracker;
-  /** Commit of the code; default read from git in the current directory. */
+  /** Commit of the code; default read from git in the current directory (the CLI adds GIT_COMMIT as fallback). */
   git?: GitInfo;
 }
 
@@ -53,13 +53,17 @@ export interface TrainOptions {
 export interface TrainResult {
   runId: string;
   runUri: string;
+  /** The published bundle: `<export.uri>/<name>/<version>`. */
   modelUri: string;
+  /** `<export.uri>/<name>/latest.json`, now pointing at this bundle. */
+  latestUri: string | null;
+  bundleVersion: string;
   backend: string;
   datasetVersion: string;
   /** Every epoch of the run, earlier sessions' included when resumed. */
   epochs: EpochMetrics[];
-  testAccuracy: number | null;
-  testLoss: number | null;
+  testAccuracy: number;
+  testLoss: number;
   /** Training images per second over this run's epochs (data loading included). */
   imagesPerSecond: number | null;
   stoppedEarly: boolean;
@@ -179,12 +183,11 @@ export async function train(
       loop,
     );
 
-    const test = await evaluateSplit(model, data, 'test', {
+    const evaluation = await evaluateTestSplit(model, data, {
       batchSize: config.train.batchSize * 4,
-      loss,
       stopped: () => deps.stop?.aborted === true,
     });
-    if (test === undefined) {
+    if (evaluation === undefined) {
       // The newest checkpoint already holds the finished training: a resume goes straight to evaluation.
       const signal = deps.stop?.reason as StopSignal;
       throw new TrainingInterruptedError(signal, `stopped by ${signal} while evaluating the trained model`, {
@@ -192,51 +195,79 @@ export async function train(
       });
     }
     logger.info(
-      { testAccuracy: test.accuracy, testLoss: test.loss, images: test.count },
+      { testAccuracy: evaluation.accuracy, testLoss: evaluation.loss, ece: evaluation.calibration.ece },
       'test split evaluated',
     );
-    const modelUri = await exportModel(model, {
+    const last = final.history.at(-1);
+    const metrics = {
+      test_accuracy: evaluation.accuracy,
+      test_loss: evaluation.loss,
+      test_ece: evaluation.calibration.ece,
+      test_macro_f1: evaluation.macro.f1,
+      val_accuracy: last?.val_accuracy ?? null,
+      val_loss: last?.val_loss ?? null,
+    };
+    const git = deps.git ?? (await readGitInfo(process.cwd()));
+    const resolvedConfig = toPlainConfig(config);
+    const published = await exportBundle(model, {
+      config,
+      resolvedConfig,
+      data,
       storage,
-      uri: config.export.uri,
-      name: config.name,
-      version: location.runId,
+      logger,
+      runDir: location.runDir,
+      git,
+      metrics,
+      testAccuracy: evaluation.accuracy,
+    });
+    await tracker.logArtifact({ name: 'model', uri: published.uri, type: 'model' });
+    await writeEvaluation(evaluation, {
+      storage,
+      runDir: location.runDir,
+      pictures: config.train.evaluation.pictures,
+      data,
+      history: final.history,
+      metadata: { model_uri: published.uri, dataset_version: data.version },
+      logger,
     });
     const sessionEpochs = final.history.slice(sessionEpochStart);
     const imagesPerSecond = meanThroughput(sessionEpochs);
-    const git = deps.git ?? readGitInfo();
     const result: TrainResult = {
       runId: location.runId,
       runUri: location.runDir,
-      modelUri,
+      modelUri: published.uri,
+      latestUri: published.latestUri,
+      bundleVersion: published.manifest.version,
       backend: backend.backend,
       datasetVersion: data.version,
       epochs: final.history,
-      testAccuracy: test.accuracy,
-      testLoss: test.loss,
+      testAccuracy: evaluation.accuracy,
+      testLoss: evaluation.loss,
       imagesPerSecond,
       stoppedEarly: final.stoppedEarly,
       resumedFrom: checkpoint?.name,
     };
     await tracker.logSummary({
-      test_accuracy: result.testAccuracy,
-      test_loss: result.testLoss,
-      val_accuracy: final.history.at(-1)?.val_accuracy ?? null,
-      train_images_per_second: imagesPerSecond,
+      ...metrics,
+      train_images_per_second: imagesPerSecond ?? undefined,
       backend: backend.backend,
       data_parallel_workers: plan.workers,
       epochs: final.history.length,
       stopped_early: final.stoppedEarly,
       best_checkpoint: best.bestEpoch === null ? null : { epoch: best.bestEpoch, [best.metric]: best.best },
       wall_seconds: (performance.now() - started) / 1000,
-      model_uri: modelUri,
+      model_uri: published.uri,
+      model_latest_uri: published.latestUri,
+      model_version: published.manifest.version,
+      quantize: config.export.quantize,
       dataset_uri: prepared.uri,
       dataset_version: data.version,
-      git_commit: git.commit,
+      git_commit: git.commit ?? undefined,
       git_dirty: git.dirty,
     });
     await tracker.finish('finished');
     logger.info(
-      { run: location.runDir, model: modelUri, testAccuracy: result.testAccuracy },
+      { run: location.runDir, model: published.uri, testAccuracy: result.testAccuracy },
       'training finished',
     );
     return result;

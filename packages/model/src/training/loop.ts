@@ -8,13 +8,13 @@ import type { Checkpoint, CheckpointStore } from '../checkpoints/checkpoint-stor
 import type { ExperimentConfig } from '../config.ts';
 import { learningRateAt } from '../optim/schedule.ts';
 import type { TrainOptimizer } from '../optim/types.ts';
+import type { Tracker } from '../tracking/types.ts';
 import { type StopSignal, TrainingDivergedError, TrainingInterruptedError } from './errors.ts';
 import { evaluateSplit } from './evaluate-split.ts';
 import type { LossFunction } from './loss.ts';
 import type { EarlyStopping, EpochMetrics, MetricMonitor } from './metric-monitor.ts';
 import type { ProgressReporter } from './progress.ts';
 import { epochSeed } from './seeds.ts';
-import type { Tracker } from './tracker.ts';
 
 /** One optimizer step on a batch: its mean loss, and how many of its images the model got right (when known). */
 export type StepRunner = (xs: tf.Tensor, ys: tf.Tensor) => Promise<{ loss: number; correct: number | null }>;
