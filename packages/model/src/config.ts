@@ -2,12 +2,11 @@ import { composeConfigSchema, loggingConfigSchema } from '@tfmlops/core';
 import { dataConfigSchema } from '@tfmlops/data';
 import { runtimeConfigSchema } from '@tfmlops/runtime';
 import { z } from 'zod';
+import { modelConfigSchema } from './architectures/model-config.ts';
 import { exportConfigSchema } from './export-config.ts';
-import { modelConfigSchema } from './model-config.ts';
 import { trackingConfigSchema } from './tracking/config.ts';
 import { trainConfigSchema } from './train-config.ts';
 
-export { type ModelConfig, modelConfigSchema } from './model-config.ts';
 export { type TrainConfig, trainConfigSchema } from './train-config.ts';
 
 /** Experiment names become directory names (runs/<name>/, <export.uri>/<name>/). */

@@ -1,4 +1,4 @@
-export { ARCHITECTURES, type ArchitectureOptions, createCnn } from './architectures/cnn.ts';
+export * from './architectures/index.ts';
 export {
   type BundleContents,
   type PublishedBundle,
@@ -49,15 +49,15 @@ export {
   EXPERIMENT_NAME,
   type ExperimentConfig,
   experimentConfigSchema,
-  type ModelConfig,
-  modelConfigSchema,
   type TrainConfig,
   trainConfigSchema,
 } from './config.ts';
+export * from './evaluate/index.ts';
 export { type LoadExperimentOptions, loadExperimentConfig, resolveConfigPath } from './load-experiment.ts';
 export { createSlotOptimizer } from './optim/slot-optimizer.ts';
 export type { OptimizerState, TrainOptimizer } from './optim/types.ts';
 export { saveModel } from './save-model.ts';
+export * from './tracking/index.ts';
 export { type TrainDependencies, type TrainOptions, type TrainResult, train } from './train.ts';
 export {
   SIGNAL_EXIT_CODES,

@@ -3,16 +3,21 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { ConfigError, joinUri, type Logger, type Storage } from '@tfmlops/core';
 import { type LoadSourceFn, openDataset, prepareDataset } from '@tfmlops/data';
 import { DataParallelTrainer, type MachineProbes, selectBackend } from '@tfmlops/runtime';
+import { buildModel } from './architectures/factories.ts';
+import type { PretrainedSource } from './architectures/load-pretrained.ts';
+import { validateArchitecture } from './architectures/validate.ts';
 import { type GitInfo, readGitInfo } from './bundle/provenance.ts';
 import type { LoopState } from './checkpoints/checkpoint-format.ts';
 import { CheckpointStore, type LoadedCheckpoint } from './checkpoints/checkpoint-store.ts';
 import type { ExperimentConfig } from './config.ts';
+import { OptimizerHolder } from './optim/optimizer-holder.ts';
 import { createSlotOptimizer } from './optim/slot-optimizer.ts';
 import type { TrainOptimizer } from './optim/types.ts';
+import { LocalTracker } from './tracking/local-tracker.ts';
 import type { Tracker } from './tracking/types.ts';
 import { buildAugmentation } from './training/augmentation.ts';
-import { buildModel } from './training/build-model.ts';
 import { type StopSignal, TrainingInterruptedError } from './training/errors.ts';
+import { applyUnfreeze, isUnfrozen, unfreezeOf } from './training/fine-tune.ts';
 import { evaluateTestSplit, exportBundle, writeEvaluation } from './training/finish-run.ts';
 import {
   dataParallelStep,
@@ -24,9 +29,9 @@ import {
 import { createLoss, type LossSpec } from './training/loss.ts';
 import { EarlyStopping, type EpochMetrics, MetricMonitor, modeFor } from './training/metric-monitor.ts';
 import { planWorkers } from './training/parallel-plan.ts';
+import { resolvePretrainedUri } from './training/pretrained-source.ts';
 import { type ProgressReporter, SILENT_PROGRESS } from './training/progress.ts';
 import { newRunLocation, runIdOf } from './training/run-dir.ts';
-import { createLocalTracker } from './training/tracker.ts';
 
 export type { ExperimentConfig } from './config.ts';
 
@@ -104,19 +109,23 @@ export async function train(
     });
   }
 
+  // Every way the model section can mismatch the data is a config error, found before a run directory exists.
+  const source: PretrainedSource = { storage, resolveUri: (uri) => resolvePretrainedUri(uri, storage) };
+  const shape = { inputShape: data.imageShape, numClasses: data.classNames.length, seed: config.train.seed };
+  await validateArchitecture(config.model, shape.inputShape, shape.numClasses, source);
+
   const disposers: Array<() => unknown> = [];
   let tracker: Tracker | undefined;
   try {
-    const model = buildModel(config.model, {
-      inputShape: data.imageShape,
-      numClasses: data.classNames.length,
-      seed: config.train.seed,
-    });
+    const model = await buildModel(config.model, shape, source);
     disposers.push(() => model.dispose());
     const lossSpec: LossSpec = { kind: 'softmax-cross-entropy', labelSmoothing: config.train.labelSmoothing };
     const loss = createLoss(lossSpec);
-    const optimizer: TrainOptimizer = createSlotOptimizer(config.train.optimizer, config.train.learningRate);
+    const optimizer = new OptimizerHolder(
+      createSlotOptimizer(config.train.optimizer, config.train.learningRate),
+    );
     disposers.push(() => optimizer.dispose());
+    const unfreeze = unfreezeOf(config.model);
 
     const resumeDir = options.resume?.replace(/[\\/]+$/, '');
     const location = resumeDir
@@ -129,6 +138,11 @@ export async function train(
         { run: location.runDir },
         'no usable checkpoint in the run directory: training it from the start',
       );
+    }
+    if (checkpoint && isUnfrozen(checkpoint.loop, unfreeze) && unfreeze) {
+      // The checkpoint was taken after fine-tuning's unfreeze: the same layers train, with a fresh optimizer.
+      applyUnfreeze(model, unfreeze, logger);
+      optimizer.replace(createSlotOptimizer(config.train.optimizer, unfreeze.learningRate));
     }
     const loop = checkpoint ? restore(checkpoint, model, optimizer) : initialLoopState();
     if (checkpoint) {
@@ -144,7 +158,7 @@ export async function train(
       : undefined;
     if (earlyStopping && loop.earlyStopping) earlyStopping.monitor.restore(loop.earlyStopping);
 
-    tracker = deps.tracker ?? createLocalTracker(storage);
+    tracker = deps.tracker ?? new LocalTracker({ storage, logger });
     await tracker.start({
       experiment: config.name,
       runId: location.runId,
@@ -155,7 +169,7 @@ export async function train(
     });
     logger.info({ run: location.runDir }, checkpoint ? 'run directory reopened' : 'run directory created');
 
-    const plan = planWorkers(config.runtime, backend.backend, model, lossSpec);
+    const plan = planWorkers(config.runtime, backend.backend, model, lossSpec, unfreeze !== undefined);
     let parallel: DataParallelTrainer | undefined;
     if (plan.workers > 0) {
       parallel = await DataParallelTrainer.create(model, { workers: plan.workers });
@@ -179,6 +193,13 @@ export async function train(
         stop: deps.stop,
         best,
         earlyStopping,
+        unfreeze: unfreeze && {
+          ...unfreeze,
+          apply: () => {
+            applyUnfreeze(model, unfreeze, logger);
+            optimizer.replace(createSlotOptimizer(config.train.optimizer, unfreeze.learningRate));
+          },
+        },
       },
       loop,
     );

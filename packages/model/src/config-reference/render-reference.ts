@@ -94,11 +94,19 @@ export function describeConfigSchema(schema: Schema): { tables: ReferenceTable[]
   const topLevel: ReferenceRow[] = [];
   for (const [key, child] of Object.entries(defOf(root).shape ?? {})) {
     const info = unwrap(child);
-    if (defOf(info.core).type === 'object') {
+    const def = defOf(info.core);
+    if (def.type === 'object') {
       if (!info.description) undocumented.push(key);
       const table: ReferenceTable = { title: key, intro: info.description ?? '', rows: [] };
       tables.push(table);
       walkObject(info.core, [key], table, tables, undocumented);
+    } else if (def.type === 'union' && def.discriminator) {
+      // A whole section chosen by a discriminator (`model.architecture`): one table per variant.
+      if (!info.description) undocumented.push(key);
+      const table: ReferenceTable = { title: key, intro: info.description ?? '', rows: [] };
+      table.rows.push(rowFor([key], info, []));
+      tables.push(table);
+      addVariants(def, [key], tables, undocumented);
     } else {
       topLevel.push(rowFor([key], info, undocumented));
     }
@@ -121,22 +129,27 @@ function walkObject(
     if (def.type === 'object') {
       table.rows.push(rowFor(keyPath, info, undocumented));
       walkObject(info.core, keyPath, table, tables, undocumented);
-    } else if (def.type === 'union' && def.discriminator && def.options) {
+    } else if (def.type === 'union' && def.discriminator) {
       table.rows.push(rowFor(keyPath, info, undocumented));
-      for (const option of def.options) {
-        const variant = unwrap(option).core;
-        const tag = literalOf(defOf(variant).shape?.[def.discriminator]);
-        const sub: ReferenceTable = {
-          title: `${keyPath.join('.')} with ${def.discriminator}: ${tag}`,
-          intro: unwrap(option).description ?? '',
-          rows: [],
-        };
-        tables.push(sub);
-        walkObject(variant, keyPath, sub, tables, undocumented);
-      }
+      addVariants(def, keyPath, tables, undocumented);
     } else {
       table.rows.push(rowFor(keyPath, info, undocumented));
     }
+  }
+}
+
+/** One table per variant of a discriminated union at `keyPath`. */
+function addVariants(def: Def, keyPath: string[], tables: ReferenceTable[], undocumented: string[]): void {
+  for (const option of def.options ?? []) {
+    const variant = unwrap(option).core;
+    const tag = literalOf(defOf(variant).shape?.[def.discriminator as string]);
+    const sub: ReferenceTable = {
+      title: `${keyPath.join('.')} with ${def.discriminator}: ${tag}`,
+      intro: unwrap(option).description ?? '',
+      rows: [],
+    };
+    tables.push(sub);
+    walkObject(variant, keyPath, sub, tables, undocumented);
   }
 }
 

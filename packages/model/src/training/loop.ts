@@ -67,6 +67,8 @@ export interface LoopContext {
   stop: AbortSignal | undefined;
   best: MetricMonitor;
   earlyStopping: EarlyStopping | undefined;
+  /** Fine-tuning's second phase, if configured: called right before the first step of epoch `afterEpochs + 1`. */
+  unfreeze?: { afterEpochs: number; learningRate: number; apply: () => void };
 }
 
 /** The state of a run that has not trained yet. */
@@ -121,6 +123,14 @@ export async function runEpochs(context: LoopContext, state: LoopState): Promise
     stepsPerEpoch,
     totalSteps: stepsPerEpoch * epochs,
   };
+  // The schedule's shape over the whole run; after a fine-tuning unfreeze it is scaled to the unfreeze's rate.
+  const rateAt = (step: number, epoch: number) => {
+    const rate = learningRateAt(step, config.train.schedule, scheduleContext);
+    const { unfreeze } = context;
+    return unfreeze && epoch > unfreeze.afterEpochs
+      ? (rate * unfreeze.learningRate) / config.train.learningRate
+      : rate;
+  };
   let loop = structuredClone(state);
   const stopped = () => context.stop?.aborted === true;
 
@@ -143,7 +153,7 @@ export async function runEpochs(context: LoopContext, state: LoopState): Promise
     const sessionStart = performance.now();
     const priorSeconds = loop.partial.seconds;
     const elapsed = () => priorSeconds + (performance.now() - sessionStart) / 1000;
-    let lr = learningRateAt(Math.max(0, loop.globalStep - 1), config.train.schedule, scheduleContext);
+    let lr = rateAt(Math.max(0, loop.globalStep - 1), epoch);
     if (loop.stepInEpoch < stepsPerEpoch) {
       progress.startEpoch(epoch, epochs, stepsPerEpoch, loop.stepInEpoch);
       let index = 0;
@@ -166,7 +176,10 @@ export async function runEpochs(context: LoopContext, state: LoopState): Promise
             loop.partial.seconds = elapsed();
             await interrupt(`in epoch ${epoch} after step ${loop.stepInEpoch}`);
           }
-          lr = learningRateAt(loop.globalStep, config.train.schedule, scheduleContext);
+          if (context.unfreeze && epoch === context.unfreeze.afterEpochs + 1 && loop.stepInEpoch === 0) {
+            context.unfreeze.apply();
+          }
+          lr = rateAt(loop.globalStep, epoch);
           optimizer.learningRate = lr;
           const size = batch.xs.shape[0] as number;
           let result: Awaited<ReturnType<StepRunner>>;

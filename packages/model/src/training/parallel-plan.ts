@@ -15,8 +15,13 @@ export function planWorkers(
   backend: BackendKind,
   _model: tfl.LayersModel,
   loss: LossSpec,
+  unfreezes: boolean,
 ): { workers: number; reason: string } {
   const workers = dataParallelWorkersFor(runtime, backend);
+  // Worker replicas take the trainable flags of the model they were built from; an unfreeze changes them mid-run.
+  if (workers > 0 && unfreezes) {
+    return { workers: 0, reason: 'fine-tuning unfreezes layers during the run: training in one process' };
+  }
   if (workers > 0 && (loss.labelSmoothing ?? 0) > 0) {
     return {
       workers: 0,

@@ -1,26 +1,24 @@
-import { randomBytes } from 'node:crypto';
-import { joinUri } from '@tfmlops/core';
+import { newRunId, runDirFor } from '../tracking/run-dir.ts';
 
 export interface RunLocation {
-  /** `<timestamp>-<id>`: unique within the experiment, sortable by start time. */
+  /** Unique within the experiment; also the W&B run id. */
   runId: string;
-  /** `<outputDir>/<experiment>/<runId>`. */
+  /** `<outputDir>/<experiment>/<timestamp>-<runId>`. */
   runDir: string;
 }
 
-/** Where a new run of an experiment goes: `runs/exp1/20261130-101500-3fa9c2/`. */
+/** Where a new run of an experiment goes: `runs/exp1/20261130-101500-k3x9a0qz/`. */
 export function newRunLocation(outputDir: string, experiment: string, now = new Date()): RunLocation {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  const runId = `${stamp}-${randomBytes(3).toString('hex')}`;
-  return { runId, runDir: joinUri(joinUri(outputDir, experiment), runId) };
+  const runId = newRunId();
+  return { runId, runDir: runDirFor(outputDir, experiment, runId, now) };
 }
 
-/** The run id of an existing run directory (its last path segment). */
+/** The run id of an existing run directory: what follows the timestamp in its last path segment. */
 export function runIdOf(runDir: string): string {
-  return (
+  const name =
     runDir
       .replace(/[\\/]+$/, '')
       .split(/[\\/]/)
-      .pop() ?? runDir
-  );
+      .pop() ?? runDir;
+  return /^\d{8}-\d{6}-(.+)$/.exec(name)?.[1] ?? name;
 }

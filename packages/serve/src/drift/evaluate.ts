@@ -9,6 +9,9 @@ import { chiSquareTest, ksTwoSample, mmdRbf } from './statistics.ts';
  * - MMD: drift when the permutation p < 0.05 — alibi-detect's MMDDrift default `p_val=.05`, with its RBF kernel
  *   and median-heuristic bandwidth.
  * - Window: the last 500 live inputs, tested once 100 are in (below ~100, KS and chi-square have little power).
+ * Each row's threshold is its level divided by the number of rows (Bonferroni, as alibi-detect corrects feature-wise
+ * tests): with five or more features tested every few seconds, an uncorrected 0.05 per feature would raise a false
+ * alarm on some feature in about one evaluation out of four; corrected, at most one in twenty.
  */
 export const driftConfigSchema = z.strictObject({
   windowSize: z.number().int().min(10).max(100_000).default(500),
@@ -16,7 +19,8 @@ export const driftConfigSchema = z.strictObject({
   ksPValue: z.number().gt(0).lt(1).default(0.05),
   chiSquarePValue: z.number().gt(0).lt(1).default(0.05),
   mmdPValue: z.number().gt(0).lt(1).default(0.05),
-  mmdPermutations: z.number().int().min(10).max(10_000).default(100),
+  /** Permutations of the MMD test; its smallest possible p-value is 1 / (permutations + 1), below the threshold. */
+  mmdPermutations: z.number().int().min(10).max(10_000).default(500),
   /** Embeddings per side in the MMD test (the reference keeps ~500); bounds its O(n²) cost. */
   mmdSamples: z.number().int().min(10).max(2_000).default(200),
 });
@@ -33,8 +37,8 @@ export interface LiveSample {
 }
 
 /**
- * One feature's test: `score` is the test's p-value (drift when `score < threshold`); null until the window holds
- * `minSamples` inputs.
+ * One feature's test: `score` is the test's p-value, drift when `score < threshold` (the configured level divided by
+ * the number of rows); null until the window holds `minSamples` inputs.
  */
 export interface DriftRow {
   feature: string;
@@ -67,8 +71,9 @@ export function evaluateDrift(
 ): DriftRow[] {
   const n = window.length;
   const ready = n >= config.minSamples;
-  const thresholds = { ks: config.ksPValue, 'chi-square': config.chiSquarePValue, mmd: config.mmdPValue };
-  return driftFeatures(reference).map(({ feature, test }) => {
+  const features = driftFeatures(reference);
+  const thresholds = rowThresholds(config, features.length);
+  return features.map(({ feature, test }) => {
     const threshold = thresholds[test];
     if (!ready) return { feature, test, score: null, statistic: null, threshold, drifted: false, n };
     const result = runTest(feature, reference, window, config, seed);
@@ -82,6 +87,12 @@ export function evaluateDrift(
       n,
     };
   });
+}
+
+/** Per-test significance levels after the Bonferroni correction over `rows` tests. */
+export function rowThresholds(config: DriftConfig, rows: number): Record<DriftRow['test'], number> {
+  const m = Math.max(1, rows);
+  return { ks: config.ksPValue / m, 'chi-square': config.chiSquarePValue / m, mmd: config.mmdPValue / m };
 }
 
 function runTest(

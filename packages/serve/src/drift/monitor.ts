@@ -1,7 +1,13 @@
 import type { Worker } from 'node:worker_threads';
 import { type Logger, startModuleWorker } from '@tfmlops/core';
 import type { ReferenceStatistics } from '@tfmlops/model';
-import { type DriftConfig, type DriftRow, driftFeatures, type LiveSample } from './evaluate.ts';
+import {
+  type DriftConfig,
+  type DriftRow,
+  driftFeatures,
+  type LiveSample,
+  rowThresholds,
+} from './evaluate.ts';
 import type { FromDriftWorker, ToDriftWorker } from './protocol.ts';
 
 export interface DriftMonitorOptions {
@@ -125,9 +131,9 @@ export class DriftMonitor {
   }
 
   private emptyRows(): DriftRow[] {
-    const { config } = this.options;
-    const thresholds = { ks: config.ksPValue, 'chi-square': config.chiSquarePValue, mmd: config.mmdPValue };
-    return driftFeatures(this.options.reference).map(({ feature, test }) => ({
+    const features = driftFeatures(this.options.reference);
+    const thresholds = rowThresholds(this.options.config, features.length);
+    return features.map(({ feature, test }) => ({
       feature,
       test,
       score: null,

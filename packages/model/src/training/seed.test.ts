@@ -1,10 +1,10 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { modelConfigSchema } from '../model-config.ts';
+import { buildModel } from '../architectures/factories.ts';
+import { modelConfigSchema } from '../architectures/model-config.ts';
 import { createSlotOptimizer } from '../optim/slot-optimizer.ts';
 import { optimizerConfigSchema } from '../train-config.ts';
-import { buildModel } from './build-model.ts';
 import { oneProcessStep } from './loop.ts';
 import { createLoss } from './loss.ts';
 
@@ -14,8 +14,12 @@ beforeAll(async () => {
 
 /** Builds the CNN from `seed` and trains it for 3 steps on fixed batches; returns its weights as plain arrays. */
 async function trainThreeSteps(seed: number): Promise<{ initial: number[][]; trained: number[][] }> {
-  const model = buildModel(modelConfigSchema.parse({}), { inputShape: [12, 12, 1], numClasses: 3, seed });
-  const initial = model.getWeights().map((w) => Array.from(w.dataSync()));
+  const model = await buildModel(modelConfigSchema.parse({}), {
+    inputShape: [12, 12, 1],
+    numClasses: 3,
+    seed,
+  });
+  const initial = model.getWeights().map((w: tf.Tensor) => Array.from(w.dataSync()));
   const optimizer = createSlotOptimizer(optimizerConfigSchema.parse({}), 0.01);
   const step = oneProcessStep(model, optimizer, createLoss({ kind: 'softmax-cross-entropy' }));
   for (let i = 0; i < 3; i += 1) {
@@ -26,7 +30,7 @@ async function trainThreeSteps(seed: number): Promise<{ initial: number[][]; tra
     expect(correct).toBeGreaterThanOrEqual(0);
     tf.dispose([xs, ys]);
   }
-  const trained = model.getWeights().map((w) => Array.from(w.dataSync()));
+  const trained = model.getWeights().map((w: tf.Tensor) => Array.from(w.dataSync()));
   optimizer.dispose();
   model.dispose();
   return { initial, trained };
