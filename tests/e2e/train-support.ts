@@ -69,7 +69,7 @@ export interface CliRun {
 export function startCli(args: string[], script = CLI): CliRun {
   const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info' },
+    env: { ...process.env, LOG_LEVEL: 'info', WANDB_MODE: 'disabled' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -1,6 +1,8 @@
+import { EventEmitter } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { createLogger, createStorage } from '@tfmlops/core';
 import { loadSource } from '@tfmlops/data';
 import {
@@ -8,6 +10,7 @@ import {
   loadBundle,
   loadExperimentConfig,
   type ProgressReporter,
+  runTrainCommand,
   type TrainDependencies,
   TrainingDivergedError,
   TrainingInterruptedError,
@@ -261,5 +264,55 @@ describe('train() end to end on tiny data', () => {
     const summary = readJson(join(first.runUri, 'summary.json'));
     expect(summary.status).toBe('failed');
     expect(summary.error).toMatch(/loss became/);
+  });
+
+  it('fine-tunes a pretrained base (trained first because its bundle is missing), unfreezing after an epoch, and resumes exactly across the unfreeze', async () => {
+    writeTinyConfig(dir, 'tiny-base');
+    const fineTune = writeTinyConfig(
+      dir,
+      'tiny-ft',
+      `requires: [tiny-base.yaml]
+model:
+  architecture: pretrained
+  uri: ${join(dir, 'models', 'tiny-base')}
+  head: { units: [16] }
+  unfreeze: { topLayers: 1, afterEpochs: 1, learningRate: 0.0002 }
+`,
+    );
+    let out = '';
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        out += chunk.toString();
+        done();
+      },
+    });
+    const code = await runTrainCommand(['--config', fineTune], {
+      env: {},
+      stdout: stream,
+      stderr: stream,
+      signals: new EventEmitter(),
+    });
+    expect(code).toBe(0);
+    expect(out).toMatch(/training tiny-base first: tiny-ft requires its model bundle/);
+    expect(out).toMatch(/fine-tuning: unfroze 1 layer\(s\) of the body/);
+    expect(readJson(join(dir, 'models', 'tiny-base', 'latest.json')).name).toBe('tiny-base');
+    const straightRun = join(dir, 'runs', 'tiny-ft', readdirSync(join(dir, 'runs', 'tiny-ft'))[0]!);
+    expect(readJson(join(straightRun, 'summary.json'))).toMatchObject({ status: 'finished', epochs: 2 });
+
+    // Stopped two steps after the unfreeze, then resumed: the same layers train with the same optimizer state.
+    const config = loadExperimentConfig({ file: fineTune, env: {} }).config;
+    const before = new Set(readdirSync(join(dir, 'runs', 'tiny-ft')));
+    const stop = stopAt(2, 2);
+    await expect(train(config, deps(stop))).rejects.toBeInstanceOf(TrainingInterruptedError);
+    const runDir = join(
+      dir,
+      'runs',
+      'tiny-ft',
+      readdirSync(join(dir, 'runs', 'tiny-ft')).find((r) => !before.has(r))!,
+    );
+    const resumed = await train(config, deps(), { resume: runDir });
+    expect(resumed.resumedFrom).toBe('epoch-0002-step-000002');
+    const bytes = (run: string) => readFileSync(join(run, 'checkpoints', 'epoch-0002', 'tensors.bin'));
+    expect(bytes(runDir).equals(bytes(straightRun))).toBe(true);
   });
 });

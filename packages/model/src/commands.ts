@@ -14,8 +14,12 @@ import {
 import { type LoadSourceFn, loadSource } from '@tfmlops/data';
 import { type MachineProbes, realMachineProbes } from '@tfmlops/runtime';
 import { readGitInfo } from './bundle/provenance.ts';
+import type { ExperimentConfig } from './config.ts';
 import { loadExperimentConfig } from './load-experiment.ts';
-import { train } from './train.ts';
+import { missingRequirements } from './requirements.ts';
+import { resolveWandb } from './tracking/config.ts';
+import { RunTracker } from './tracking/run-tracker.ts';
+import { type TrainDependencies, train } from './train.ts';
 import { SIGNAL_EXIT_CODES, type StopSignal, TrainingInterruptedError } from './training/errors.ts';
 import { createProgressReporter } from './training/progress.ts';
 
@@ -55,6 +59,12 @@ export async function runTrainCommand(argv: readonly string[], context: CommandC
   if (!file) throw new ConfigError('no experiment given', { hint: USAGE });
   const { config } = loadExperimentConfig({ file, overrides: args.overrides, env: context.env });
   const logger = createLogger({ level: config.logging.level, destination: context.stdout });
+  // Config problems of every experiment involved surface now (exit 2), before anything trains.
+  const required = resume
+    ? []
+    : await missingRequirements(config, file, { storage, env: context.env, logger });
+  const wandbFor = (experiment: ExperimentConfig) => resolveWandb(experiment.tracking, context.env);
+  for (const experiment of [...required.map((r) => r.config), config]) wandbFor(experiment);
 
   const controller = new AbortController();
   const signals = context.signals ?? process;
@@ -72,21 +82,30 @@ export async function runTrainCommand(argv: readonly string[], context: CommandC
     return () => signals.off(signal, listener);
   });
   try {
-    const result = await train(
-      config,
-      {
-        storage,
-        logger,
-        probes: context.probes ?? realMachineProbes(context.env),
-        loadSource: context.loadSource ?? loadSource,
-        stop: controller.signal,
-        progress: createProgressReporter({ stream: context.stderr }),
-        // Inside an image there is no .git: the build passes the commit in.
-        git: await readGitInfo(process.cwd(), { commit: context.env.GIT_COMMIT ?? null }),
-      },
-      { resume },
-    );
-    const accuracy = result.testAccuracy === null ? 'n/a' : `${(result.testAccuracy * 100).toFixed(2)}%`;
+    // Inside an image there is no .git: the build passes the commit in.
+    const git = await readGitInfo(process.cwd(), { commit: context.env.GIT_COMMIT ?? null });
+    const deps = (experiment: ExperimentConfig): TrainDependencies => ({
+      storage,
+      logger,
+      probes: context.probes ?? realMachineProbes(context.env),
+      loadSource: context.loadSource ?? loadSource,
+      stop: controller.signal,
+      progress: createProgressReporter({ stream: context.stderr }),
+      tracker: new RunTracker({ storage, logger, wandb: wandbFor(experiment) }),
+      git,
+    });
+    for (const { config: base, file: baseFile, latest } of required) {
+      logger.info(
+        { experiment: base.name, config: baseFile, missing: latest },
+        `training ${base.name} first: ${config.name} requires its model bundle`,
+      );
+      const trained = await train(base, deps(base));
+      context.stdout.write(
+        `\n${base.name}: test accuracy ${(trained.testAccuracy * 100).toFixed(2)}%, bundle ${trained.modelUri}\n`,
+      );
+    }
+    const result = await train(config, deps(config), { resume });
+    const accuracy = `${(result.testAccuracy * 100).toFixed(2)}%`;
     const speed = result.imagesPerSecond === null ? '' : `, ${Math.round(result.imagesPerSecond)} images/s`;
     context.stdout.write(
       `\n${config.name}: ${config.model.architecture} on ${result.backend}, test accuracy ${accuracy}${speed}` +

@@ -25,6 +25,12 @@ export const experimentConfigSchema = composeConfigSchema({
     .describe(
       "The experiment's name, used for runs/<name>/ and the model bundle; default: the config file's base name",
     ),
+  requires: z
+    .array(z.string().min(1))
+    .default([])
+    .describe(
+      'Experiments this one builds on (a config file: a bare name in configs/ or a path relative to this file), e.g. the base of a fine-tuning: `pnpm train` trains each first when its model bundle (<export.uri>/<name>/latest.json) is missing',
+    ),
   runtime: runtimeConfigSchema,
   data: dataConfigSchema,
   model: modelConfigSchema,

@@ -10,6 +10,7 @@ import { type GitInfo, readGitInfo } from './bundle/provenance.ts';
 import type { LoopState } from './checkpoints/checkpoint-format.ts';
 import { CheckpointStore, type LoadedCheckpoint } from './checkpoints/checkpoint-store.ts';
 import type { ExperimentConfig } from './config.ts';
+import { evaluationSummary } from './evaluate/evaluate-dataset.ts';
 import { OptimizerHolder } from './optim/optimizer-holder.ts';
 import { createSlotOptimizer } from './optim/slot-optimizer.ts';
 import type { TrainOptimizer } from './optim/types.ts';
@@ -221,10 +222,7 @@ export async function train(
     );
     const last = final.history.at(-1);
     const metrics = {
-      test_accuracy: evaluation.accuracy,
-      test_loss: evaluation.loss,
-      test_ece: evaluation.calibration.ece,
-      test_macro_f1: evaluation.macro.f1,
+      ...evaluationSummary(evaluation, 'test'),
       val_accuracy: last?.val_accuracy ?? null,
       val_loss: last?.val_loss ?? null,
     };
