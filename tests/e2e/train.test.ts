@@ -10,6 +10,7 @@ import {
   loadBundle,
   loadExperimentConfig,
   type ProgressReporter,
+  runEvaluateCommand,
   runTrainCommand,
   type TrainDependencies,
   TrainingDivergedError,
@@ -314,5 +315,47 @@ model:
     expect(resumed.resumedFrom).toBe('epoch-0002-step-000002');
     const bytes = (run: string) => readFileSync(join(run, 'checkpoints', 'epoch-0002', 'tensors.bin'));
     expect(bytes(runDir).equals(bytes(straightRun))).toBe(true);
+  });
+
+  it('pnpm evaluate re-evaluates a published bundle with its own config, and refuses data whose labels differ', async () => {
+    writeTinyConfig(dir, 'tiny-eval');
+    const { config } = loadExperimentConfig({
+      file: join(dir, 'tiny-eval.yaml'),
+      env: {},
+      overrides: ['train.epochs=1'],
+    });
+    const trained = await train(config, deps());
+    const out = join(dir, 'evaluation');
+    let text = '';
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        text += chunk.toString();
+        done();
+      },
+    });
+    const context = { env: {}, stdout: stream, stderr: stream };
+    const code = await runEvaluateCommand(
+      ['--model', join(dir, 'models', 'tiny-eval'), '--out', out],
+      context,
+    );
+    expect(code).toBe(0);
+    expect(text).toMatch(
+      /tiny-eval@\S+ on test \(\d+ images of imagefolder@[0-9a-f]{16}\): accuracy \d+\.\d\d%/,
+    );
+    const evaluation = readJson(join(out, 'evaluation.json'));
+    expect(evaluation).toMatchObject({
+      split: 'test',
+      accuracy: trained.testAccuracy,
+      model_uri: trained.modelUri,
+    });
+    expect(readdirSync(out).sort()).toEqual([
+      'confusion-matrix.png',
+      'evaluation.json',
+      'misclassified.png',
+      'reliability.png',
+    ]);
+    await expect(
+      runEvaluateCommand(['--model', trained.modelUri, '--out', out, 'data.classes=[top, bottom]'], context),
+    ).rejects.toThrow(/the bundle predicts \[bottom, top\] but the dataset's classes are \[top, bottom\]/);
   });
 });

@@ -53,6 +53,7 @@ export {
   trainConfigSchema,
 } from './config.ts';
 export * from './evaluate/index.ts';
+export { runEvaluateCommand } from './evaluate-command.ts';
 export { type LoadExperimentOptions, loadExperimentConfig, resolveConfigPath } from './load-experiment.ts';
 export { createSlotOptimizer } from './optim/slot-optimizer.ts';
 export type { OptimizerState, TrainOptimizer } from './optim/types.ts';
