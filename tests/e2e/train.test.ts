@@ -166,6 +166,11 @@ describe('train() end to end on tiny data', () => {
       expect(summary.train_images_per_second).toBeGreaterThan(0);
       expect(summary.wall_seconds).toBeGreaterThan(0);
 
+      expect(readJson(join(dir, 'runs', 'tiny', 'latest.json'))).toMatchObject({
+        run_id: result.runId,
+        test_accuracy: result.testAccuracy,
+      });
+
       // The resolved config reads back as the same experiment (what --resume does).
       const reread = loadExperimentConfig({ file: join(result.runUri, 'config.yaml'), env: {} }).config;
       expect(reread).toEqual(config);

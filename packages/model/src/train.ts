@@ -285,6 +285,11 @@ export async function train(
       git_dirty: git.dirty,
     });
     await tracker.finish('finished');
+    // A fixed path naming the newest finished run of the experiment, for DVC's metrics and for tools.
+    await storage.write(
+      joinUri(joinUri(config.train.outputDir, config.name), 'latest.json'),
+      `${JSON.stringify({ run_id: location.runId, run_dir: location.runDir, ...metrics, model_uri: published.uri }, null, 2)}\n`,
+    );
     logger.info(
       { run: location.runDir, model: published.uri, testAccuracy: result.testAccuracy },
       'training finished',
