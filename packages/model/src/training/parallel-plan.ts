@@ -13,11 +13,16 @@ import type { LossSpec } from './loss.ts';
 export function planWorkers(
   runtime: RuntimeConfig,
   backend: BackendKind,
-  _model: tfl.LayersModel,
+  model: tfl.LayersModel,
   loss: LossSpec,
   unfreezes: boolean,
 ): { workers: number; reason: string } {
   const workers = dataParallelWorkersFor(runtime, backend);
+  // Each part of a split batch would be normalised with its own statistics: not the configured training step.
+  const batchNorm = model.layers.find((layer) => layer.getClassName() === 'BatchNormalization');
+  if (workers > 0 && batchNorm) {
+    return { workers: 0, reason: `layer '${batchNorm.name}' is BatchNormalization: batches are not split` };
+  }
   // Worker replicas take the trainable flags of the model they were built from; an unfreeze changes them mid-run.
   if (workers > 0 && unfreezes) {
     return { workers: 0, reason: 'fine-tuning unfreezes layers during the run: training in one process' };
