@@ -33,8 +33,6 @@ export const loopStateSchema = z.strictObject({
   /** Running sums of the epoch in progress, so its metrics come out as if it had never stopped. */
   partial: z.strictObject({
     lossSum: z.number(),
-    /** Correct predictions so far; null when the step does not report them (data-parallel). */
-    correct: z.number().int().min(0).nullable(),
     seen: z.number().int().min(0),
     seconds: z.number().min(0),
   }),

@@ -19,21 +19,30 @@ export async function evaluateSplit(
   model: tfl.LayersModel,
   data: PreparedDataset,
   split: SplitName,
-  options: { batchSize: number; loss: LossFunction; stopped?: () => boolean },
+  options: { batchSize: number; loss: LossFunction; stopped?: () => boolean; limit?: number },
 ): Promise<SplitScore | undefined> {
   let lossSum = 0;
   let correct = 0;
   let count = 0;
-  for await (const batch of data.batches(split, { batchSize: options.batchSize, shuffle: false })) {
+  const limit = options.limit ?? Number.POSITIVE_INFINITY;
+  // Batches no larger than what is left of the limit, so no image beyond it is even decoded.
+  const batchSize = Math.max(1, Math.min(options.batchSize, limit));
+  for await (const batch of data.batches(split, { batchSize, shuffle: false })) {
     if (options.stopped?.()) {
       tf.dispose([batch.xs, batch.ys]);
       return undefined;
     }
-    const size = batch.xs.shape[0] as number;
+    if (count >= limit) {
+      tf.dispose([batch.xs, batch.ys]);
+      break;
+    }
+    const size = Math.min(batch.xs.shape[0] as number, limit - count);
     const [loss, hits] = tf.tidy(() => {
-      const logits = model.predict(batch.xs) as tf.Tensor;
-      const hitCount = tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), tf.argMax(batch.ys, -1)), 'int32'));
-      return [options.loss(batch.ys, logits), hitCount];
+      const xs = size < (batch.xs.shape[0] as number) ? tf.slice(batch.xs, 0, size) : batch.xs;
+      const ys = size < (batch.ys.shape[0] as number) ? tf.slice(batch.ys, 0, size) : batch.ys;
+      const logits = model.predict(xs) as tf.Tensor;
+      const hitCount = tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), tf.argMax(ys, -1)), 'int32'));
+      return [options.loss(ys, logits), hitCount];
     });
     lossSum += (loss.dataSync()[0] as number) * size;
     correct += hits.dataSync()[0] as number;

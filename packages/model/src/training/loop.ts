@@ -16,31 +16,21 @@ import type { EarlyStopping, EpochMetrics, MetricMonitor } from './metric-monito
 import type { ProgressReporter } from './progress.ts';
 import { epochSeed } from './seeds.ts';
 
-/** One optimizer step on a batch: its mean loss, and how many of its images the model got right (when known). */
-export type StepRunner = (xs: tf.Tensor, ys: tf.Tensor) => Promise<{ loss: number; correct: number | null }>;
+/** One optimizer step on a batch; resolves to its mean loss. */
+export type StepRunner = (xs: tf.Tensor, ys: tf.Tensor) => Promise<number>;
 
-/**
- * The one-process step: runtime's `createTrainStep` with the configured loss, which also counts correct predictions
- * from the logits of the same forward pass (free training accuracy).
- */
+/** The one-process step: runtime's `createTrainStep` with the configured loss. */
 export function oneProcessStep(
   model: tfl.LayersModel,
   optimizer: TrainOptimizer,
   loss: LossFunction,
 ): StepRunner {
-  let correct: tf.Tensor | undefined;
-  const counting: LossFunction = (labels, logits) => {
-    correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), tf.argMax(labels, -1)), 'int32')));
-    return loss(labels, logits);
-  };
-  const step = createTrainStep(model, optimizer, counting);
+  const step = createTrainStep(model, optimizer, loss);
   return async (xs, ys) => {
     const value = step(xs, ys);
     const lossValue = (await value.data())[0] as number;
-    const hits = correct ? ((await correct.data())[0] as number) : null;
-    tf.dispose([value, correct as tf.Tensor]);
-    correct = undefined;
-    return { loss: lossValue, correct: hits };
+    value.dispose();
+    return lossValue;
   };
 }
 
@@ -49,7 +39,7 @@ export function dataParallelStep(trainer: DataParallelTrainer, optimizer: TrainO
   // Seam: today's trainer is typed for a tf.Optimizer but only calls applyGradients; the runtime's next version
   // takes any GradientApplier.
   const applier = optimizer as unknown as Parameters<DataParallelTrainer['step']>[2];
-  return async (xs, ys) => ({ loss: await trainer.step(xs, ys, applier), correct: null });
+  return (xs, ys) => trainer.step(xs, ys, applier);
 }
 
 export interface LoopContext {
@@ -77,7 +67,7 @@ export function initialLoopState(): LoopState {
     epoch: 0,
     stepInEpoch: 0,
     globalStep: 0,
-    partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 },
+    partial: { lossSum: 0, seen: 0, seconds: 0 },
     history: [],
     best: { best: null, bestEpoch: null, epochsWithoutImprovement: 0 },
     earlyStopping: null,
@@ -182,15 +172,15 @@ export async function runEpochs(context: LoopContext, state: LoopState): Promise
           lr = rateAt(loop.globalStep, epoch);
           optimizer.learningRate = lr;
           const size = batch.xs.shape[0] as number;
-          let result: Awaited<ReturnType<StepRunner>>;
+          let loss: number;
           try {
-            result = await context.step(batch.xs, batch.ys);
+            loss = await context.step(batch.xs, batch.ys);
           } finally {
             tf.dispose([batch.xs, batch.ys]);
           }
-          if (!Number.isFinite(result.loss)) {
+          if (!Number.isFinite(loss)) {
             throw new TrainingDivergedError(
-              `the training loss became ${result.loss} at epoch ${epoch}, step ${loop.stepInEpoch + 1} (learning rate ${lr})`,
+              `the training loss became ${loss} at epoch ${epoch}, step ${loop.stepInEpoch + 1} (learning rate ${lr})`,
               {
                 hint: `${
                   loop.epoch > 0
@@ -203,11 +193,7 @@ export async function runEpochs(context: LoopContext, state: LoopState): Promise
           index += 1;
           loop.stepInEpoch += 1;
           loop.globalStep += 1;
-          loop.partial.lossSum += result.loss * size;
-          loop.partial.correct =
-            result.correct === null || loop.partial.correct === null
-              ? null
-              : loop.partial.correct + result.correct;
+          loop.partial.lossSum += loss * size;
           loop.partial.seen += size;
           const seconds = elapsed();
           progress.step(loop.stepInEpoch, {
@@ -229,11 +215,20 @@ export async function runEpochs(context: LoopContext, state: LoopState): Promise
       stopped,
     });
     if (!validation) await interrupt(`while validating epoch ${epoch}`);
+    // Training accuracy the same way on both training paths (the data-parallel workers report only a loss): as
+    // many training images as validation has, unaugmented, in inference mode, so the two accuracies compare.
+    const trainSample = await evaluateSplit(context.model, data, 'train', {
+      batchSize: batchSize * 4,
+      loss: context.loss,
+      stopped,
+      limit: Math.max(validation?.count ?? 0, Math.min(1000, data.count('train'))),
+    });
+    if (!trainSample) await interrupt(`while measuring training accuracy in epoch ${epoch}`);
     const { partial } = loop;
     const metrics: EpochMetrics = {
       epoch,
       loss: finite(partial.lossSum / partial.seen),
-      accuracy: partial.correct === null ? null : finite(partial.correct / partial.seen),
+      accuracy: trainSample?.accuracy ?? null,
       val_loss: validation?.loss ?? null,
       val_accuracy: validation?.accuracy ?? null,
       lr,
@@ -246,7 +241,7 @@ export async function runEpochs(context: LoopContext, state: LoopState): Promise
       epoch,
       stepInEpoch: 0,
       globalStep: loop.globalStep,
-      partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 },
+      partial: { lossSum: 0, seen: 0, seconds: 0 },
       history: [...loop.history, metrics],
       best: context.best.save(),
       earlyStopping: context.earlyStopping?.monitor.save() ?? null,

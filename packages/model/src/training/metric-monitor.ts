@@ -6,8 +6,9 @@ export interface EpochMetrics {
   /** Mean training loss over the epoch's steps (with the label smoothing used for training). */
   loss: number | null;
   /**
-   * Training accuracy over the epoch, on the augmented batches the optimizer saw (null on the data-parallel path,
-   * whose workers report only their loss).
+   * Training accuracy after the epoch, on the first training images in dataset order (as many as the validation
+   * split holds, at least 1000), unaugmented and in inference mode: comparable with val_accuracy, and measured the
+   * same way whether the epoch trained in one process or data-parallel.
    */
   accuracy: number | null;
   /** Mean loss over the validation split (same loss as training), null when the split is empty. */

@@ -15,7 +15,7 @@ beforeAll(async () => {
 /** Builds the CNN from `seed` and trains it for 3 steps on fixed batches; returns its weights as plain arrays. */
 async function trainThreeSteps(seed: number): Promise<{ initial: number[][]; trained: number[][] }> {
   const model = await buildModel(modelConfigSchema.parse({}), {
-    inputShape: [12, 12, 1],
+    inputShape: [10, 10, 1],
     numClasses: 3,
     seed,
   });
@@ -23,11 +23,10 @@ async function trainThreeSteps(seed: number): Promise<{ initial: number[][]; tra
   const optimizer = createSlotOptimizer(optimizerConfigSchema.parse({}), 0.01);
   const step = oneProcessStep(model, optimizer, createLoss({ kind: 'softmax-cross-entropy' }));
   for (let i = 0; i < 3; i += 1) {
-    const xs = tf.randomNormal([4, 12, 12, 1], 0, 1, 'float32', 100 + i);
+    const xs = tf.randomNormal([4, 10, 10, 1], 0, 1, 'float32', 100 + i);
     const ys = tf.oneHot(tf.tensor1d([0, 1, 2, i % 3], 'int32'), 3);
-    const { loss, correct } = await step(xs, ys);
+    const loss = await step(xs, ys);
     expect(Number.isFinite(loss)).toBe(true);
-    expect(correct).toBeGreaterThanOrEqual(0);
     tf.dispose([xs, ys]);
   }
   const trained = model.getWeights().map((w: tf.Tensor) => Array.from(w.dataSync()));
