@@ -240,6 +240,13 @@ export async function train(
       testAccuracy: evaluation.accuracy,
     });
     await tracker.logArtifact({ name: 'model', uri: published.uri, type: 'model' });
+    if (deps.stop?.aborted) {
+      // Drawing the pictures takes seconds; a stop request should not wait for them.
+      const signal = deps.stop.reason as StopSignal;
+      throw new TrainingInterruptedError(signal, `stopped by ${signal} after publishing ${published.uri}`, {
+        hint: 'the model is trained and published; `pnpm train --resume <run dir>` would evaluate and publish again',
+      });
+    }
     await writeEvaluation(evaluation, {
       storage,
       runDir: location.runDir,
