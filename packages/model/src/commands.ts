@@ -128,7 +128,7 @@ async function runConfigFile(runDir: string, storage: Storage): Promise<string> 
   if (!isGcsUri(runDir)) {
     if (!existsSync(uri)) {
       throw new ConfigError(`--resume ${runDir}: no config.yaml there, so it is not a run directory`, {
-        hint: 'pass a directory `pnpm train` created, e.g. runs/exp1/20261130-101500-3fa9c2',
+        hint: 'pass a directory `pnpm train` created, e.g. runs/exp1/20261130-101500-k3x9a0qz',
       });
     }
     return uri;
