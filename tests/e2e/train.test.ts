@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createLogger, createStorage } from '@tfmlops/core';
+import { ConfigError, createLogger, createStorage } from '@tfmlops/core';
 import { loadSource } from '@tfmlops/data';
 import {
   type ExperimentConfig,
@@ -362,5 +362,17 @@ model:
     await expect(
       runEvaluateCommand(['--model', trained.modelUri, '--out', out, 'data.classes=[top, bottom]'], context),
     ).rejects.toThrow(/the bundle predicts \[bottom, top\] but the dataset's classes are \[top, bottom\]/);
+  });
+
+  it('a model that does not fit the data is a ConfigError before any run directory exists', async () => {
+    const { config } = loadExperimentConfig({
+      file: writeTinyConfig(dir, 'tiny-misfit'),
+      env: {},
+      overrides: ['model={architecture: vit, patchSize: 5}'],
+    });
+    const error = await train(config, deps()).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(/patch/i);
+    expect(existsSync(join(dir, 'runs', 'tiny-misfit'))).toBe(false);
   });
 });
