@@ -1,5 +1,6 @@
-import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
+import { createLogger } from '@tfmlops/core';
+import { realMachineProbes, runtimeConfigSchema, selectBackend } from '@tfmlops/runtime';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../architectures/factories.ts';
 import { modelConfigSchema } from '../architectures/model-config.ts';
@@ -9,7 +10,11 @@ import { oneProcessStep } from './loop.ts';
 import { createLoss } from './loss.ts';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  // The product's backend on a machine without libtensorflow, with its training kernels.
+  await selectBackend(runtimeConfigSchema.parse({ backend: 'wasm' }), {
+    probes: realMachineProbes({}),
+    logger: createLogger({ level: 'silent' }),
+  });
 });
 
 /** Builds the CNN from `seed` and trains it for 3 steps on fixed batches; returns its weights as plain arrays. */
@@ -36,7 +41,7 @@ async function trainThreeSteps(seed: number): Promise<{ initial: number[][]; tra
 }
 
 describe('train.seed', () => {
-  it('seeds weight initialisation: the same seed gives identical weights at start and after 3 steps, another seed differs', async () => {
+  it('seeds weight initialisation (wasm): the same seed gives identical weights at start and after 3 steps, another seed differs', async () => {
     const a = await trainThreeSteps(7);
     const b = await trainThreeSteps(7);
     const c = await trainThreeSteps(8);
