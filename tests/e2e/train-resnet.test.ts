@@ -35,7 +35,7 @@ describe('colour images with a ResNet (configs/exp4-shapes.yaml, scaled down)', 
       ],
     });
     expect(config.name).toBe('exp4-shapes');
-    expect(config.train.augmentation).toMatchObject({ crop: 4, flip: true, brightness: 0.1, contrast: 0.2 });
+    expect(config.train.augmentation).toMatchObject({ crop: 2, flip: true, brightness: 0.1, contrast: 0.2 });
     const result = await train(config, {
       storage: createStorage(),
       logger: createLogger({ level: 'silent' }),
