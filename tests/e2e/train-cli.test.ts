@@ -82,10 +82,14 @@ describe('pnpm train (the CLI process)', () => {
   it('a storage that fails on write ends the process with exit 1 and the storage error, worker threads released', async () => {
     const file = writeTinyConfig(dir, 'failing');
     const script = join(ROOT, 'tests', 'e2e', 'fixtures', 'train-failing-storage.ts');
-    const run = startCli(['train', '--config', file, 'runtime.dataParallelWorkers=1'], script);
+    const run = startCli(
+      ['train', '--config', file, 'runtime.dataParallelWorkers=1', 'logging.level=debug'],
+      script,
+    );
     // A worker thread left running would keep the process alive and this would time out.
     expect(await run.exit).toBe(1);
     expect(run.stdout()).toMatch(/data-parallel training on worker threads/);
+    expect(run.stdout()).toMatch(/data-parallel worker threads terminated/);
     expect(run.stderr()).toMatch(/error \[STORAGE_WRITE_FAILED\]: simulated failure writing .*checkpoints/);
     expect(JSON.parse(readFileSync(join(onlyRun('failing'), 'summary.json'), 'utf8')).status).toBe('failed');
   });

@@ -174,7 +174,10 @@ export async function train(
     let parallel: DataParallelTrainer | undefined;
     if (plan.workers > 0) {
       parallel = await DataParallelTrainer.create(model, { workers: plan.workers });
-      disposers.push(() => parallel?.dispose());
+      disposers.push(async () => {
+        await parallel?.dispose();
+        logger.debug({ workers: plan.workers }, 'data-parallel worker threads terminated');
+      });
       logger.info({ workers: plan.workers, reason: plan.reason }, 'data-parallel training on worker threads');
     }
     const sessionEpochStart = loop.history.length;
