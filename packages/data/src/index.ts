@@ -48,6 +48,7 @@ export {
   type PrepareResult,
   prepareDataset,
 } from './prepare/prepare-dataset.ts';
+export { normalizationTable, normalizePixels } from './preprocess/normalize.ts';
 export { configureSharpForBatches, type ImageInput, preprocessImage } from './preprocess/preprocess-image.ts';
 export {
   imageBytes,
