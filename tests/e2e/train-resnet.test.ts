@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, createStorage } from '@tfmlops/core';
+import { ConfigError, createLogger, createStorage } from '@tfmlops/core';
 import { loadSource } from '@tfmlops/data';
 import { loadExperimentConfig, train } from '@tfmlops/model';
 import { realMachineProbes } from '@tfmlops/runtime';
@@ -54,5 +54,30 @@ describe('colour images with a ResNet (configs/exp4-shapes.yaml, scaled down)', 
       inputShape: [32, 32, 3],
       model: { architecture: 'resnet' },
     });
+  });
+
+  it('an explicit data-parallel worker count for the batch-norm network is a config error before any run directory', async () => {
+    const { config } = loadExperimentConfig({
+      file: 'exp4-shapes.yaml',
+      env: {},
+      overrides: [
+        'runtime.backend=wasm',
+        'runtime.dataParallelWorkers=1',
+        `data.source.path=${join(dir, 'shapes')}`,
+        `data.outputDir=${join(dir, 'processed')}`,
+        'model.width=8',
+        'model.stages=2',
+        `train.outputDir=${join(dir, 'runs-explicit')}`,
+      ],
+    });
+    const error = await train(config, {
+      storage: createStorage(),
+      logger: createLogger({ level: 'silent' }),
+      probes: realMachineProbes({}),
+      loadSource,
+    }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(/dataParallelWorkers=1 .*layer '.*' .*BatchNormalization/);
+    expect(existsSync(join(dir, 'runs-explicit'))).toBe(false);
   });
 });

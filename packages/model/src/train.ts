@@ -2,7 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { ConfigError, joinUri, type Logger, type Storage } from '@tfmlops/core';
 import { type LoadSourceFn, openDataset, prepareDataset } from '@tfmlops/data';
-import { DataParallelTrainer, type MachineProbes, selectBackend } from '@tfmlops/runtime';
+import {
+  createLoss,
+  DataParallelTrainer,
+  type LossSpec,
+  type MachineProbes,
+  selectBackend,
+} from '@tfmlops/runtime';
 import { buildModel } from './architectures/factories.ts';
 import type { PretrainedSource } from './architectures/load-pretrained.ts';
 import { validateArchitecture } from './architectures/validate.ts';
@@ -11,8 +17,8 @@ import type { LoopState } from './checkpoints/checkpoint-format.ts';
 import { CheckpointStore, type LoadedCheckpoint } from './checkpoints/checkpoint-store.ts';
 import type { ExperimentConfig } from './config.ts';
 import { evaluationSummary } from './evaluate/evaluate-dataset.ts';
+import { createOptimizer } from './optim/create-optimizer.ts';
 import { OptimizerHolder } from './optim/optimizer-holder.ts';
-import { createSlotOptimizer } from './optim/slot-optimizer.ts';
 import type { TrainOptimizer } from './optim/types.ts';
 import { LocalTracker } from './tracking/local-tracker.ts';
 import type { Tracker } from './tracking/types.ts';
@@ -27,7 +33,6 @@ import {
   runEpochs,
   trainableVariables,
 } from './training/loop.ts';
-import { createLoss, type LossSpec } from './training/loss.ts';
 import { EarlyStopping, type EpochMetrics, MetricMonitor, modeFor } from './training/metric-monitor.ts';
 import { planWorkers } from './training/parallel-plan.ts';
 import { resolvePretrainedUri } from './training/pretrained-source.ts';
@@ -122,11 +127,13 @@ export async function train(
     disposers.push(() => model.dispose());
     const lossSpec: LossSpec = { kind: 'softmax-cross-entropy', labelSmoothing: config.train.labelSmoothing };
     const loss = createLoss(lossSpec);
-    const optimizer = new OptimizerHolder(
-      createSlotOptimizer(config.train.optimizer, config.train.learningRate),
-    );
+    const newOptimizer = (learningRate: number) =>
+      createOptimizer(config.train.optimizer, learningRate, backend.backend);
+    const optimizer = new OptimizerHolder(newOptimizer(config.train.learningRate));
     disposers.push(() => optimizer.dispose());
     const unfreeze = unfreezeOf(config.model);
+    // An explicit worker count for a batch-norm net is a config error: raised here, before the run directory.
+    const plan = planWorkers(config.runtime, backend.backend, model, unfreeze !== undefined);
 
     const resumeDir = options.resume?.replace(/[\\/]+$/, '');
     const location = resumeDir
@@ -143,7 +150,7 @@ export async function train(
     if (checkpoint && isUnfrozen(checkpoint.loop, unfreeze) && unfreeze) {
       // The checkpoint was taken after fine-tuning's unfreeze: the same layers train, with a fresh optimizer.
       applyUnfreeze(model, unfreeze, logger);
-      optimizer.replace(createSlotOptimizer(config.train.optimizer, unfreeze.learningRate));
+      optimizer.replace(newOptimizer(unfreeze.learningRate));
     }
     const loop = checkpoint ? restore(checkpoint, model, optimizer) : initialLoopState();
     if (checkpoint) {
@@ -170,13 +177,12 @@ export async function train(
     });
     logger.info({ run: location.runDir }, checkpoint ? 'run directory reopened' : 'run directory created');
 
-    const plan = planWorkers(config.runtime, backend.backend, model, lossSpec, unfreeze !== undefined);
     let parallel: DataParallelTrainer | undefined;
     if (plan.workers > 0) {
-      parallel = await DataParallelTrainer.create(model, { workers: plan.workers });
+      parallel = await DataParallelTrainer.create(model, { workers: plan.workers, loss: lossSpec });
       disposers.push(async () => {
         await parallel?.dispose();
-        logger.debug({ workers: plan.workers }, 'data-parallel worker threads terminated');
+        logger.debug({ workers: plan.workers, loss: lossSpec }, 'data-parallel worker threads terminated');
       });
       logger.info({ workers: plan.workers, reason: plan.reason }, 'data-parallel training on worker threads');
     }
@@ -201,7 +207,7 @@ export async function train(
           ...unfreeze,
           apply: () => {
             applyUnfreeze(model, unfreeze, logger);
-            optimizer.replace(createSlotOptimizer(config.train.optimizer, unfreeze.learningRate));
+            optimizer.replace(newOptimizer(unfreeze.learningRate));
           },
         },
       },

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { PreparedDataset, SplitName } from '@tfmlops/data';
-import type { LossFunction } from './loss.ts';
+import type { LossFunction } from '@tfmlops/runtime';
 
 export interface SplitScore {
   /** Mean loss over the split, null when it is empty. */

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Logger } from '@tfmlops/core';
 import type { AugmentFn, PreparedDataset } from '@tfmlops/data';
-import { createTrainStep, type DataParallelTrainer } from '@tfmlops/runtime';
+import { createTrainStep, type DataParallelTrainer, type LossFunction } from '@tfmlops/runtime';
 import { checkpointName, type LoopState } from '../checkpoints/checkpoint-format.ts';
 import type { Checkpoint, CheckpointStore } from '../checkpoints/checkpoint-store.ts';
 import type { ExperimentConfig } from '../config.ts';
@@ -11,7 +11,6 @@ import type { TrainOptimizer } from '../optim/types.ts';
 import type { Tracker } from '../tracking/types.ts';
 import { type StopSignal, TrainingDivergedError, TrainingInterruptedError } from './errors.ts';
 import { evaluateSplit } from './evaluate-split.ts';
-import type { LossFunction } from './loss.ts';
 import type { EarlyStopping, EpochMetrics, MetricMonitor } from './metric-monitor.ts';
 import type { ProgressReporter } from './progress.ts';
 import { epochSeed } from './seeds.ts';
@@ -36,10 +35,7 @@ export function oneProcessStep(
 
 /** The data-parallel step: the trainer splits the batch and applies the mean gradient through `optimizer`. */
 export function dataParallelStep(trainer: DataParallelTrainer, optimizer: TrainOptimizer): StepRunner {
-  // Seam: today's trainer is typed for a tf.Optimizer but only calls applyGradients; the runtime's next version
-  // takes any GradientApplier.
-  const applier = optimizer as unknown as Parameters<DataParallelTrainer['step']>[2];
-  return (xs, ys) => trainer.step(xs, ys, applier);
+  return (xs, ys) => trainer.step(xs, ys, optimizer);
 }
 
 export interface LoopContext {

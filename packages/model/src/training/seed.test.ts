@@ -1,13 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createLogger } from '@tfmlops/core';
-import { realMachineProbes, runtimeConfigSchema, selectBackend } from '@tfmlops/runtime';
+import { createLoss, realMachineProbes, runtimeConfigSchema, selectBackend } from '@tfmlops/runtime';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../architectures/factories.ts';
 import { modelConfigSchema } from '../architectures/model-config.ts';
 import { createSlotOptimizer } from '../optim/slot-optimizer.ts';
 import { optimizerConfigSchema } from '../train-config.ts';
 import { oneProcessStep } from './loop.ts';
-import { createLoss } from './loss.ts';
 
 beforeAll(async () => {
   // The product's backend on a machine without libtensorflow, with its training kernels.
