@@ -195,8 +195,14 @@ describe('train() end to end on tiny data', () => {
   );
 
   it('a run stopped while validating and again inside an epoch, then resumed, ends with the same weights and metrics as one that ran straight through', async () => {
-    const config = load(['train.epochs=3', 'train.augmentation.shift=1']);
-    const straight = await train(config, deps());
+    const straight = await train(load(['train.epochs=3', 'train.augmentation.shift=1']), deps());
+    // Its own export root: the resumed run ends with the very weights of the straight one, and two bundles of the
+    // same weights published within one second would get the same (immutable) version.
+    const config = load([
+      'train.epochs=3',
+      'train.augmentation.shift=1',
+      `export.uri=${join(dir, 'models-resumed-straight')}`,
+    ]);
 
     const before = new Set(readdirSync(join(dir, 'runs', 'tiny')));
     const first = stopAt(1, 'validation');
@@ -306,7 +312,13 @@ model:
     expect(readJson(join(straightRun, 'summary.json'))).toMatchObject({ status: 'finished', epochs: 2 });
 
     // Stopped two steps after the unfreeze, then resumed: the same layers train with the same optimizer state.
-    const config = loadExperimentConfig({ file: fineTune, env: {} }).config;
+    // Its own export root: exact resumption gives the very weights of the straight run, and two bundles of the same
+    // weights published within one second would get the same version (bundle versions are immutable).
+    const config = loadExperimentConfig({
+      file: fineTune,
+      env: {},
+      overrides: [`export.uri=${join(dir, 'models-resumed')}`],
+    }).config;
     const before = new Set(readdirSync(join(dir, 'runs', 'tiny-ft')));
     const stop = stopAt(2, 2);
     await expect(train(config, deps(stop))).rejects.toBeInstanceOf(TrainingInterruptedError);

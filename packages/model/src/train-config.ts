@@ -21,7 +21,7 @@ export const optimizerConfigSchema = z
       .max(1)
       .default(0)
       .describe(
-        'adamw: decoupled decay, w -= lr * weightDecay * w each step (PyTorch AdamW; 0.01 is usual). adam, sgd, rmsprop: an L2 penalty added to the gradient (PyTorch weight_decay)',
+        'adamw: decoupled decay, w -= lr * weightDecay * w each step (PyTorch AdamW; 0.01 is usual). adam, sgd, rmsprop: an L2 penalty added to the gradient (PyTorch weight_decay). Either way only kernels and embeddings decay, not biases or norm parameters (as timm and Hugging Face group them)',
       ),
     momentum: z
       .number()

@@ -15,21 +15,22 @@ beforeAll(async () => {
 });
 
 const GRADIENTS = [
-  [0.1, -0.4, 0.9, 0.0, 0.3],
-  [-0.3, 0.2, 0.5, 0.05, -0.2],
-  [0.7, 0.1, -0.2, -0.6, 0.4],
-  [0.2, -0.1, 0.3, 0.4, -0.5],
+  [0.1, -0.4, 0.9, 0.0, 0.3, 0.2],
+  [-0.3, 0.2, 0.5, 0.05, -0.2, 0.1],
+  [0.7, 0.1, -0.2, -0.6, 0.4, -0.3],
+  [0.2, -0.1, 0.3, 0.4, -0.5, 0.6],
 ];
 
+/** A 2x3 kernel, so weight decay applies (it skips biases and norm parameters). */
 function variable(): tf.Variable {
-  const initial = tf.tensor1d([0.5, -1.2, 2.0, 0.03, 1.1]);
+  const initial = tf.tensor2d([0.5, -1.2, 2.0, 0.03, 1.1, -0.7], [2, 3]);
   const v = tf.variable(initial);
   initial.dispose();
   return v;
 }
 
 function step(optimizer: { applyGradients(g: tf.NamedTensorMap): void }, v: tf.Variable, grads: number[]) {
-  const gradient = tf.tensor1d(grads);
+  const gradient = tf.tensor2d(grads, [2, 3]);
   optimizer.applyGradients({ [v.name]: gradient });
   gradient.dispose();
 }

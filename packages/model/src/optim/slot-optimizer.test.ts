@@ -61,15 +61,13 @@ function reference(config: OptimizerConfig, lr: number): number[] {
   return w;
 }
 
-function run(
-  config: OptimizerConfig,
-  lr: number,
-  steps = GRADIENTS.length,
-  variable = tf.variable(tf.tensor1d(START)),
-) {
+/** A 2x2 kernel: weight decay applies to kernels (rank >= 2), not to biases. */
+const kernel = (values: number[] = START) => tf.variable(tf.tensor2d(values, [2, 2]));
+
+function run(config: OptimizerConfig, lr: number, steps = GRADIENTS.length, variable = kernel()) {
   const optimizer = createSlotOptimizer(config, lr);
   for (const grads of GRADIENTS.slice(0, steps)) {
-    const gradient = tf.tensor1d(grads);
+    const gradient = tf.tensor(grads, variable.shape);
     optimizer.applyGradients({ [variable.name]: gradient });
     gradient.dispose();
   }
@@ -102,10 +100,10 @@ describe('slot optimizers', () => {
   it('adam is the same update as tf.train.adam', () => {
     const config = optimizerConfigSchema.parse({ name: 'adam' });
     const { optimizer, variable } = run(config, 0.01);
-    const theirs = tf.variable(tf.tensor1d(START));
+    const theirs = kernel();
     const tfAdam = tf.train.adam(0.01, 0.9, 0.999, 1e-7);
     for (const grads of GRADIENTS) {
-      const gradient = tf.tensor1d(grads);
+      const gradient = tf.tensor2d(grads, [2, 2]);
       optimizerApplier(tfAdam).applyGradients({ [theirs.name]: gradient });
       gradient.dispose();
     }
@@ -124,12 +122,12 @@ describe('slot optimizers', () => {
       const whole = run(config, 0.05);
       const half = run(config, 0.05, 2);
       const state = half.optimizer.getState([half.variable]);
-      const fresh = tf.variable(tf.tensor1d(half.variable.dataSync()));
+      const fresh = kernel(Array.from(half.variable.dataSync()));
       const restored = createSlotOptimizer(config, 0.05);
       restored.setState([fresh], state);
       expect(restored.iterations).toBe(2);
       for (const grads of GRADIENTS.slice(2)) {
-        const gradient = tf.tensor1d(grads);
+        const gradient = tf.tensor2d(grads, [2, 2]);
         restored.applyGradients({ [fresh.name]: gradient });
         gradient.dispose();
       }
@@ -161,6 +159,22 @@ describe('slot optimizers', () => {
     optimizer.dispose();
     tf.dispose([variable, gradient]);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('decays kernels but not biases or norm parameters (rank 0 and 1), as the runtime FusedAdam does', () => {
+    const config = optimizerConfigSchema.parse({ name: 'sgd', weightDecay: 0.5 });
+    const bias = tf.variable(tf.tensor1d([1, 1]));
+    const weights = kernel([1, 1, 1, 1]);
+    const optimizer = createSlotOptimizer(config, 0.1);
+    const zeroBias = tf.zeros([2]);
+    const zeroKernel = tf.zeros([2, 2]);
+    optimizer.applyGradients({ [bias.name]: zeroBias, [weights.name]: zeroKernel });
+    expect(Array.from(bias.dataSync())).toEqual([1, 1]);
+    Array.from(weights.dataSync()).forEach((value) => {
+      expect(value).toBeCloseTo(0.95, 6);
+    });
+    optimizer.dispose();
+    tf.dispose([bias, weights, zeroBias, zeroKernel]);
   });
 
   it('the schema refuses momentum for adam and nesterov without momentum', () => {

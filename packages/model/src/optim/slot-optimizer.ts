@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '@tfmlops/core';
+import { decaysByDefault } from '@tfmlops/runtime';
 import type { OptimizerConfig } from '../train-config.ts';
 import type { OptimizerState, TrainOptimizer } from './types.ts';
 
@@ -10,7 +11,7 @@ type UpdateRule = (
   weight: tf.Tensor,
   gradient: tf.Tensor,
   slots: Slots,
-  step: { learningRate: number; iterations: number },
+  step: { learningRate: number; iterations: number; decay: number },
 ) => { weight: tf.Tensor; slots: Slots };
 
 /**
@@ -27,6 +28,8 @@ export class SlotOptimizer implements TrainOptimizer {
     private readonly slotNames: readonly string[],
     private readonly rule: UpdateRule,
     learningRate: number,
+    /** Weight decay, applied to the variables `decaysByDefault` picks (kernels, not biases or norm parameters). */
+    private readonly weightDecay = 0,
   ) {
     this.learningRate = learningRate;
   }
@@ -37,10 +40,11 @@ export class SlotOptimizer implements TrainOptimizer {
 
   applyGradients(gradients: tf.NamedTensorMap): void {
     this.steps += 1;
-    const step = { learningRate: this.learningRate, iterations: this.steps };
     for (const [name, gradient] of Object.entries(gradients)) {
       const variable = tf.engine().registeredVariables[name];
       if (!variable || !gradient) continue;
+      const decay = this.weightDecay > 0 && decaysByDefault(variable) ? this.weightDecay : 0;
+      const step = { learningRate: this.learningRate, iterations: this.steps, decay };
       const previous = this.slotsFor(name, variable);
       const next = tf.tidy(() => {
         const result = this.rule(variable, gradient, previous, step);
@@ -116,18 +120,18 @@ export class SlotOptimizer implements TrainOptimizer {
 
 /** The optimizer a `train.optimizer` section asks for, at the given starting learning rate. */
 export function createSlotOptimizer(config: OptimizerConfig, learningRate: number): SlotOptimizer {
-  const { weightDecay: decay, momentum, nesterov, beta1, beta2, epsilon, rho } = config;
+  const { weightDecay, momentum, nesterov, beta1, beta2, epsilon, rho } = config;
   // PyTorch's coupled weight decay: an L2 term added to the gradient.
-  const withL2 = (gradient: tf.Tensor, weight: tf.Tensor) =>
+  const withL2 = (gradient: tf.Tensor, weight: tf.Tensor, decay: number) =>
     decay > 0 ? tf.add(gradient, tf.mul(weight, decay)) : gradient;
   switch (config.name) {
     case 'adam':
     case 'adamw':
       return new SlotOptimizer(
         ['m', 'v'],
-        (weight, gradient, slots, { learningRate: lr, iterations }) => {
+        (weight, gradient, slots, { learningRate: lr, iterations, decay }) => {
           const decoupled = config.name === 'adamw';
-          const g = decoupled ? gradient : withL2(gradient, weight);
+          const g = decoupled ? gradient : withL2(gradient, weight, decay);
           const m = tf.add(tf.mul(slots.m as tf.Tensor, beta1), tf.mul(g, 1 - beta1));
           const v = tf.add(tf.mul(slots.v as tf.Tensor, beta2), tf.mul(tf.square(g), 1 - beta2));
           const mHat = tf.div(m, 1 - beta1 ** iterations);
@@ -138,34 +142,37 @@ export function createSlotOptimizer(config: OptimizerConfig, learningRate: numbe
           return { weight: next, slots: { m, v } };
         },
         learningRate,
+        weightDecay,
       );
     case 'sgd':
       if (momentum === 0) {
         return new SlotOptimizer(
           [],
-          (weight, gradient, _slots, { learningRate: lr }) => ({
-            weight: tf.sub(weight, tf.mul(withL2(gradient, weight), lr)),
+          (weight, gradient, _slots, { learningRate: lr, decay }) => ({
+            weight: tf.sub(weight, tf.mul(withL2(gradient, weight, decay), lr)),
             slots: {},
           }),
           learningRate,
+          weightDecay,
         );
       }
       return new SlotOptimizer(
         ['momentum'],
-        (weight, gradient, slots, { learningRate: lr, iterations }) => {
-          const g = withL2(gradient, weight);
+        (weight, gradient, slots, { learningRate: lr, iterations, decay }) => {
+          const g = withL2(gradient, weight, decay);
           // PyTorch starts the buffer at the first gradient, which is what momentum * 0 + g gives.
           const buffer = iterations === 1 ? g : tf.add(tf.mul(slots.momentum as tf.Tensor, momentum), g);
           const direction = nesterov ? tf.add(g, tf.mul(buffer, momentum)) : buffer;
           return { weight: tf.sub(weight, tf.mul(direction, lr)), slots: { momentum: tf.clone(buffer) } };
         },
         learningRate,
+        weightDecay,
       );
     case 'rmsprop':
       return new SlotOptimizer(
         momentum > 0 ? ['square', 'momentum'] : ['square'],
-        (weight, gradient, slots, { learningRate: lr }): { weight: tf.Tensor; slots: Slots } => {
-          const g = withL2(gradient, weight);
+        (weight, gradient, slots, { learningRate: lr, decay }): { weight: tf.Tensor; slots: Slots } => {
+          const g = withL2(gradient, weight, decay);
           const square = tf.add(tf.mul(slots.square as tf.Tensor, rho), tf.mul(tf.square(g), 1 - rho));
           const scaled = tf.div(g, tf.add(tf.sqrt(square), epsilon));
           if (momentum === 0) return { weight: tf.sub(weight, tf.mul(scaled, lr)), slots: { square } };
@@ -173,6 +180,7 @@ export function createSlotOptimizer(config: OptimizerConfig, learningRate: numbe
           return { weight: tf.sub(weight, tf.mul(buffer, lr)), slots: { square, momentum: buffer } };
         },
         learningRate,
+        weightDecay,
       );
   }
 }
