@@ -15,7 +15,17 @@ export {
 } from './format/manifest.ts';
 export { type OpenDatasetOptions, openDataset, PreparedDataset } from './format/open-dataset.ts';
 export { decodeShard, encodeShard, SHARD_FORMAT_VERSION, type Shard } from './format/shard.ts';
-export { type AugmentFn, composeAugmentations, randomFlip, randomShift } from './loader/augment.ts';
+export {
+  type AugmentFn,
+  composeAugmentations,
+  type Normalization,
+  normalizedPixelRange,
+  randomBrightness,
+  randomContrast,
+  randomCrop,
+  randomFlip,
+  randomShift,
+} from './loader/augment.ts';
 export type { Batch, BatchOptions, BatchSource } from './loader/batches.ts';
 export {
   type CaptionLine,
@@ -29,6 +39,7 @@ export {
   renderImageGrid,
   svgToPng,
 } from './plot/index.ts';
+export { type ClassSelector, filterClasses } from './prepare/class-filter.ts';
 export {
   datasetNameFor,
   datasetUriFor,

@@ -1,32 +1,14 @@
-/** `pnpm train --config configs/exp1.yaml [key.path=value ...]`. */
-import { createLogger, createStorage, loadConfig, parseExperimentArgs, runCli } from '@tfmlops/core';
-import { loadSource } from '@tfmlops/data';
-import { realMachineProbes } from '@tfmlops/runtime';
-import { experimentConfigSchema } from './config.ts';
-import { train } from './train.ts';
+/** `pnpm train ...` and `pnpm evaluate ...`: parses the command line at the edge and hands over. */
+import { ConfigError, runCli } from '@tfmlops/core';
+import { runTrainCommand } from './commands.ts';
+import { runEvaluateCommand } from './evaluate-command.ts';
 
 await runCli(async () => {
   const [command, ...rest] = process.argv.slice(2);
-  if (command !== 'train') {
-    process.stderr.write(
-      `unknown command '${command ?? ''}': only \`train\` exists today (evaluate comes with model bundles)\n`,
-    );
-    return 2;
-  }
-  const args = parseExperimentArgs(rest);
-  const { config } = loadConfig({
-    schema: experimentConfigSchema,
-    file: args.configFile,
-    overrides: args.overrides,
-    env: process.env,
+  const context = { env: process.env, stdout: process.stdout, stderr: process.stderr };
+  if (command === 'train') return runTrainCommand(rest, context);
+  if (command === 'evaluate') return runEvaluateCommand(rest, context);
+  throw new ConfigError(`unknown command '${command ?? ''}'`, {
+    hint: '`pnpm train --config configs/exp1.yaml` or `pnpm evaluate --model artifacts/models/exp1`',
   });
-  const logger = createLogger({ level: config.logging.level });
-  const storage = createStorage({ gcs: { apiEndpoint: process.env.STORAGE_EMULATOR_HOST } });
-  const result = await train(config, { storage, logger, probes: realMachineProbes(process.env), loadSource });
-  const last = result.epochs[result.epochs.length - 1];
-  process.stdout.write(
-    `\ntrained ${config.model.architecture} on ${result.backend}: test accuracy ${(result.testAccuracy * 100).toFixed(2)}%` +
-      (last ? `, ${last.imagesPerSecond.toFixed(0)} images/s in the last epoch` : '') +
-      `\nrun: ${result.runUri}\n`,
-  );
 });

@@ -43,20 +43,28 @@ export {
   type ReferenceStatistics,
   referenceStatisticsSchema,
 } from './bundle/reference.ts';
+export { type Checkpoint, CheckpointStore, type LoadedCheckpoint } from './checkpoints/checkpoint-store.ts';
+export { type CommandContext, runTrainCommand } from './commands.ts';
 export {
+  EXPERIMENT_NAME,
   type ExperimentConfig,
   experimentConfigSchema,
   type TrainConfig,
   trainConfigSchema,
 } from './config.ts';
 export * from './evaluate/index.ts';
+export { runEvaluateCommand } from './evaluate-command.ts';
+export { type LoadExperimentOptions, loadExperimentConfig, resolveConfigPath } from './load-experiment.ts';
+export { createSlotOptimizer } from './optim/slot-optimizer.ts';
+export type { OptimizerState, TrainOptimizer } from './optim/types.ts';
 export { saveModel } from './save-model.ts';
 export * from './tracking/index.ts';
+export { type TrainDependencies, type TrainOptions, type TrainResult, train } from './train.ts';
 export {
-  accuracy,
-  type EpochMetrics,
-  type TrainDependencies,
-  type TrainResult,
-  train,
-} from './train.ts';
-export type { Batch, TrainingData, TrainingSplit } from './training-data.ts';
+  SIGNAL_EXIT_CODES,
+  type StopSignal,
+  TrainingDivergedError,
+  TrainingInterruptedError,
+} from './training/errors.ts';
+export type { EpochMetrics } from './training/metric-monitor.ts';
+export { createProgressReporter, type ProgressReporter } from './training/progress.ts';

@@ -13,13 +13,26 @@ export const MAX_DATA_PARALLEL_WORKERS = 32;
 export const runtimeConfigSchema = z
   .strictObject({
     /** `auto` tries tensorflow-gpu, tensorflow, wasm, cpu in that order and logs why it skipped each. */
-    backend: z.enum(BACKEND_PREFERENCES).default('auto'),
+    backend: z
+      .enum(BACKEND_PREFERENCES)
+      .default('auto')
+      .describe(
+        'auto tries tensorflow-gpu, tensorflow, wasm, cpu in that order and logs why it skipped each',
+      ),
     /**
      * Threads for the wasm backend's XNNPACK kernels (1-8). Stock tfjs-backend-wasm 4.22 runs single-threaded in
      * Node (tfjs#3830); setting this loads its threaded SIMD build through `configureWasmBackend`. When set above 1,
      * `dataParallelWorkers: auto` stays off, since both would compete for the same cores.
      */
-    threads: z.number().int().min(1).max(MAX_WASM_THREADS).optional(),
+    threads: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_WASM_THREADS)
+      .optional()
+      .describe(
+        "wasm only: threads for XNNPACK's kernels through the threaded SIMD build; above 1, dataParallelWorkers: auto stays off",
+      ),
     /**
      * Worker threads that each train a replica on part of every batch, for the single-threaded wasm backend:
      * `auto` uses every core but one; 0 turns it off. Native backends are multi-threaded already and ignore it.
@@ -28,7 +41,11 @@ export const runtimeConfigSchema = z
      */
     dataParallelWorkers: z
       .union([z.literal('auto'), z.number().int().min(0).max(MAX_DATA_PARALLEL_WORKERS)])
-      .default('auto'),
+      .default('auto')
+      .describe(
+        'wasm only: worker threads each computing the gradients of part of every batch; auto = every core but one, 0 = off; never for networks with batch norm',
+      ),
   })
-  .prefault({});
+  .prefault({})
+  .describe('Where the math runs: TF.js backend and threads');
 export type RuntimeConfig = z.output<typeof runtimeConfigSchema>;

@@ -28,7 +28,7 @@ const DEFAULT_MEMORY_BUDGET = 1024 * 1024 * 1024;
 
 /**
  * A prepared dataset version, opened for reading: its manifest, verified shards, and batches for training.
- * Structurally it is the `TrainingData` the model package trains from.
+ * What the model package trains and evaluates from.
  */
 export class PreparedDataset {
   readonly version: string;

@@ -32,6 +32,19 @@ function prepare(cfg = config(), source: SourceDataset | SyntheticSourceOptions 
 }
 
 describe('prepareDataset', () => {
+  it('prepares a class subset as its own version: labels re-indexed, names kept, other classes gone', async () => {
+    const source = { classes: 4, perClass: 10, testPerClass: 2 };
+    const all = await prepare(config(), source);
+    const subset = await prepare(config({ classes: [3, 1] }), source);
+    expect(subset.version).not.toBe(all.version);
+    expect(subset.manifest.classNames).toEqual(['class-3', 'class-1']);
+    expect(subset.manifest.counts.train.perClass).toEqual([9, 9]);
+    expect(subset.manifest.counts.test).toEqual({ total: 4, perClass: [2, 2] });
+    // The same subset again is up to date; the full dataset is untouched.
+    expect((await prepare(config({ classes: [3, 1] }), source)).upToDate).toBe(true);
+    expect((await prepare(config(), source)).version).toBe(all.version);
+  });
+
   it('writes shards and a manifest with counts, shape, normalisation and shard hashes', async () => {
     const result = await prepare(config({ shardSizeMB: 1 / 1024 }), {
       classes: 3,

@@ -22,6 +22,7 @@ import { loadSource, type SourceConfig } from '../sources/index.ts';
 import type { SourceDataset, SourceSample } from '../sources/types.ts';
 import { mapLimit } from '../util/concurrency.ts';
 import { canonicalJson, sha256Hex } from '../util/hash.ts';
+import { filterClasses } from './class-filter.ts';
 import { findUpToDateVersion } from './existing.ts';
 import { createStagingDir, publishVersion, removeAbandonedStaging, writeLatest } from './publish.ts';
 import { splitSamples } from './split.ts';
@@ -63,8 +64,10 @@ export interface PrepareResult {
 export async function prepareDataset(config: DataConfig, options: PrepareOptions): Promise<PrepareResult> {
   const { storage, logger } = options;
   const load = options.loadSource ?? loadSource;
-  const source = await load(config.source, { storage, logger, cacheDir: config.cacheDir });
-  validateSource(source);
+  const loaded = await load(config.source, { storage, logger, cacheDir: config.cacheDir });
+  validateSource(loaded);
+  // A class subset is a dataset of its own: its class list (part of the inputs hash) gives it its own version.
+  const source = filterClasses(loaded, config.classes);
   const datasetUri = datasetUriFor(config, options.outDir);
   const name = datasetNameFor(config);
   const spec = resolvePreprocessSpec(config, source);

@@ -9,15 +9,21 @@ import { z } from 'zod';
  * - `stretch`: scale each axis independently to exactly width x height.
  */
 export const preprocessSpecSchema = z.strictObject({
-  width: z.number().int().min(1).max(4096),
-  height: z.number().int().min(1).max(4096),
-  resize: z.enum(['fit', 'crop', 'stretch']).default('fit'),
-  channels: z.union([z.literal(1), z.literal(3)]),
+  width: z.number().int().min(1).max(4096).describe('Width of the model input in pixels'),
+  height: z.number().int().min(1).max(4096).describe('Height of the model input in pixels'),
+  resize: z
+    .enum(['fit', 'crop', 'stretch'])
+    .default('fit')
+    .describe(
+      'fit: letterbox inside width x height (aspect kept, padded with background); crop: cover and cut the centre; stretch: scale each axis',
+    ),
+  channels: z.union([z.literal(1), z.literal(3)]).describe('1 (grayscale) or 3 (RGB)'),
   /** Letterbox padding and the colour transparent pixels are flattened onto, as `#rrggbb`. */
   background: z
     .string()
     .regex(/^#[0-9a-fA-F]{6}$/, 'a colour as #rrggbb')
-    .default('#000000'),
+    .default('#000000')
+    .describe('Letterbox padding and the colour transparent pixels are flattened onto, as #rrggbb'),
 });
 
 export type PreprocessSpec = z.output<typeof preprocessSpecSchema>;

