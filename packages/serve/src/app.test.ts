@@ -483,10 +483,10 @@ describe('protection', () => {
     return async (uri: string, options: Parameters<typeof loadServingModel>[1]): Promise<ServingModel> => {
       const model = await loadServingModel(uri, options);
       const predict = model.predictBatch.bind(model);
-      model.predictBatch = async (inputs) => {
+      model.predictBatch = async (inputs, predictOptions) => {
         await state.gate;
         if (state.fail) throw new Error('secret internal detail');
-        return predict(inputs);
+        return predict(inputs, predictOptions);
       };
       return model;
     };

@@ -1,4 +1,3 @@
-import { createRandom, shuffleInPlace } from '@tfmlops/data';
 import jstatModule from 'jstat';
 
 const { jStat } = jstatModule as unknown as typeof import('jstat');
@@ -128,10 +127,10 @@ export function mmdRbf(
   const labels = Array.from({ length: n }, (_, i) => i < a.length);
   const statistic = mmdSquared(kernel, n, labels, a.length, b.length);
   const permutations = options.permutations ?? 100;
-  const random = createRandom(options.seed ?? 0);
+  const random = seededRandom(options.seed ?? 0);
   let atLeast = 0;
   for (let p = 0; p < permutations; p += 1) {
-    shuffleInPlace(labels, random);
+    shuffle(labels, random);
     if (mmdSquared(kernel, n, labels, a.length, b.length) >= statistic) atLeast += 1;
   }
   return { statistic, pValue: (atLeast + 1) / (permutations + 1), bandwidth };
@@ -157,6 +156,32 @@ function squaredDistance(a: number[], b: number[]): number {
   let total = 0;
   for (let i = 0; i < a.length; i += 1) total += ((a[i] as number) - (b[i] as number)) ** 2;
   return total;
+}
+
+/**
+ * mulberry32, the same generator as the data package's `createRandom`. Kept here, three lines, so the drift worker
+ * imports neither the data package nor what it loads (TF.js, sharp): with it, starting the worker took ~2 s and
+ * ~110 MB; without it, a few tens of milliseconds.
+ */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fisher-Yates shuffle, in place. */
+function shuffle(items: boolean[], random: () => number): void {
+  for (let i = items.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(random() * (i + 1));
+    const tmp = items[i] as boolean;
+    items[i] = items[j] as boolean;
+    items[j] = tmp;
+  }
 }
 
 function sum(values: readonly number[]): number {
