@@ -102,9 +102,11 @@ export class TrafficRecorder {
       log.countDropped();
       return;
     }
-    const encoding = sharp(Buffer.from(features.pixels()), {
+    const image = sharp(Buffer.from(features.pixels()), {
       raw: { width: width as number, height: height as number, channels: channels as 1 | 3 },
-    })
+    });
+    // Without this sharp writes one channel as RGB.
+    const encoding = (channels === 1 ? image.toColourspace('b-w') : image)
       .png()
       .toBuffer()
       .then(
