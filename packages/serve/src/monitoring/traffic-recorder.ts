@@ -73,7 +73,9 @@ export class TrafficRecorder {
     const time = new Date().toISOString();
     for (const prediction of event.predictions) {
       const features = liveFeatures(prediction, event.model);
-      drift.observe(event.model, features);
+      // Only the plain numbers go into the window (it is posted to the worker; the pixels are not kept).
+      const { pixels: _image, ...sample } = features;
+      drift.observe(event.model, sample);
       if (!logged || !predictionLog) continue;
       const record: PredictionRecord = {
         time,
