@@ -1,7 +1,7 @@
 import { ConfigError } from '@tfmlops/core';
 import { BACKEND_PREFERENCES } from '@tfmlops/runtime';
 import { z } from 'zod';
-import { type DriftConfig, driftConfigSchema } from './drift/evaluate.ts';
+import { type DriftConfig, driftConfigSchema } from './drift/config.ts';
 
 const MIB = 1024 * 1024;
 

@@ -16,7 +16,8 @@ export {
   serveEnvSchema,
 } from './config.ts';
 export type { ServeContext } from './context.ts';
-export { type DriftConfig, type DriftRow, driftConfigSchema, evaluateDrift } from './drift/evaluate.ts';
+export { type DriftConfig, driftConfigSchema } from './drift/config.ts';
+export { type DriftRow, evaluateDrift } from './drift/evaluate.ts';
 export { type DriftReport, writeDriftReport } from './drift/report.ts';
 export { HttpError } from './errors.ts';
 export { checkImageHeader } from './inference/image-check.ts';

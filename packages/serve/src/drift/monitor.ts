@@ -1,13 +1,8 @@
 import type { Worker } from 'node:worker_threads';
 import { type Logger, startModuleWorker } from '@tfmlops/core';
 import type { ReferenceStatistics } from '@tfmlops/model';
-import {
-  type DriftConfig,
-  type DriftRow,
-  driftFeatures,
-  type LiveSample,
-  rowThresholds,
-} from './evaluate.ts';
+import type { DriftConfig } from './config.ts';
+import { type DriftRow, driftFeatures, type LiveSample, rowThresholds } from './evaluate.ts';
 import type { FromDriftWorker, ToDriftWorker } from './protocol.ts';
 
 export interface DriftMonitorOptions {
@@ -134,7 +129,11 @@ export class DriftMonitor {
 
   private startedWorker(): Worker {
     if (this.worker) return this.worker;
-    const worker = startModuleWorker(new URL('./drift-worker.ts', import.meta.url));
+    const worker = startModuleWorker(new URL('./drift-worker.ts', import.meta.url), {
+      // A small young generation: the worker allocates in bursts every few seconds, and V8's default semi-spaces
+      // kept ~30 MB more resident (a bare process with the built worker: ~70 MB -> ~40 MB after three evaluations).
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
+    });
     worker.postMessage({
       type: 'init',
       reference: this.options.reference,

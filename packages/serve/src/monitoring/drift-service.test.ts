@@ -19,7 +19,7 @@ import {
   useWasmBackend,
 } from '../../../../tests/support/serve/tiny-bundle.ts';
 import { type DriftMonitorConfig, defaultServeConfig } from '../config.ts';
-import { driftConfigSchema } from '../drift/evaluate.ts';
+import { driftConfigSchema } from '../drift/config.ts';
 import type { PredictionEvent } from '../inference/prediction-service.ts';
 
 const TOKEN = 'drift-test-token-0123456789';
