@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { createStorage } from '@tfmlops/core';
+import type { PreprocessSpec } from '@tfmlops/data';
 import {
   computeReferenceStatistics,
   createCnn,
@@ -22,6 +23,10 @@ export interface BenchBundle {
   uri: string;
   /** What is served, for the report. */
   description: string;
+  /** The bundle's name (the Open Inference Protocol path names it). */
+  name: string;
+  /** Its preprocessing spec (the OIP request carries pixels preprocessed with it). */
+  preprocess: PreprocessSpec;
 }
 
 /**
@@ -31,17 +36,26 @@ export interface BenchBundle {
  */
 export async function benchBundle(model: string | undefined): Promise<BenchBundle> {
   const storage = createStorage();
-  const describe = async (uri: string, what: string) => {
+  const manifestOf = async (uri: string) => {
     const resolved = await resolveBundle(uri, storage);
-    const { manifest } = await readBundleManifest(resolved.dir, storage);
+    return (await readBundleManifest(resolved.dir, storage)).manifest;
+  };
+  const describe = async (uri: string, what: string) => {
+    const manifest = await manifestOf(uri);
     return {
       uri,
       description: `${what} ${manifest.name}@${manifest.version} (${manifest.model.architecture})`,
+      name: manifest.name,
+      preprocess: manifest.preprocess,
     };
   };
   if (model) return describe(model, 'bundle');
   if (existsSync(EXP1_LATEST)) return describe(EXP1_LATEST, 'the trained exp1 bundle');
   const standIn = join(STAND_IN_ROOT, 'exp1', 'latest.json');
+  // Stand-ins written before drift monitoring had no embedding layer (so serving computed no embeddings): redo.
+  if (existsSync(standIn) && (await manifestOf(standIn)).model.embeddingLayer === null) {
+    rmSync(STAND_IN_ROOT, { recursive: true, force: true });
+  }
   if (!existsSync(standIn)) await writeStandIn(storage);
   return describe(
     standIn,
@@ -53,21 +67,24 @@ async function writeStandIn(storage: ReturnType<typeof createStorage>): Promise<
   await selectBackend({ backend: 'cpu' }, { probes: realMachineProbes({}) });
   const model = createCnn({ inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
   const normalization = { mean: [0.1307], std: [0.3081] };
+  // 512 images, so the reference holds as many embeddings as a trained bundle's and drift monitoring costs the same.
   async function* batches() {
-    const labels = tf.tensor1d(
-      Array.from({ length: 16 }, (_, i) => i % 10),
-      'int32',
-    );
-    const ys = tf.cast(tf.oneHot(labels, 10), 'float32');
-    labels.dispose();
-    yield { xs: tf.randomNormal([16, 28, 28, 1], 0, 1, 'float32', 1), ys };
+    for (let batch = 0; batch < 32; batch += 1) {
+      const labels = tf.tensor1d(
+        Array.from({ length: 16 }, (_, i) => i % 10),
+        'int32',
+      );
+      const ys = tf.cast(tf.oneHot(labels, 10), 'float32');
+      labels.dispose();
+      yield { xs: tf.randomNormal([16, 28, 28, 1], 0, 1, 'float32', batch + 1), ys };
+    }
   }
   const reference = await computeReferenceStatistics(model, {
     batches: batches(),
     split: 'val',
     normalization,
     numClasses: 10,
-    embeddingLayer: null,
+    embeddingLayer: 'embedding',
   });
   const staging = join(ROOT, 'bench', '.cache', 'serve', 'staging');
   await writeBundle(
@@ -80,7 +97,7 @@ async function writeStandIn(storage: ReturnType<typeof createStorage>): Promise<
       preprocess: { width: 28, height: 28, channels: 1, resize: 'fit', background: '#000000' },
       normalization,
       architecture: 'cnn',
-      embeddingLayer: null,
+      embeddingLayer: 'embedding',
       reference,
       metrics: {},
       dataset: { name: 'none', version: 'untrained', uri: 'none' },

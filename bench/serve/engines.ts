@@ -2,12 +2,21 @@ import { join } from 'node:path';
 import { DEBIAN_PYTHON } from '../lib/python.ts';
 import { ROOT } from './bundle.ts';
 
+/** What the load generator sends: the PNG to POST /predict, or raw pixels to the Open Inference Protocol. */
+export type RequestKind = 'predict' | 'oip';
+
 /** How to start one server configuration on a port. */
 export interface ServeEngine {
   id: string;
   label: string;
   kind: 'tfjs' | 'peer';
-  command(port: number, modelUri: string): { command: string; args: string[]; env: Record<string, string> };
+  request: RequestKind;
+  /** `scratch`: a directory the server may write to (prediction logs), emptied between turns. */
+  command(
+    port: number,
+    modelUri: string,
+    scratch: string,
+  ): { command: string; args: string[]; env: Record<string, string> };
 }
 
 const SERVER = join(ROOT, 'packages', 'serve', 'src', 'server.ts');
@@ -20,17 +29,23 @@ const BUNDLE = join(ROOT, 'packages', 'serve', 'dist', 'server.cjs');
 function tfjs(
   id: string,
   label: string,
-  env: Record<string, string>,
-  entry: 'tsx' | 'bundle' = 'tsx',
+  env: Record<string, string> | ((scratch: string) => Record<string, string>),
+  { entry = 'tsx', request = 'predict' }: { entry?: 'tsx' | 'bundle'; request?: RequestKind } = {},
 ): ServeEngine {
   return {
     id,
     label,
     kind: 'tfjs',
-    command: (port, modelUri) => ({
+    request,
+    command: (port, modelUri, scratch) => ({
       command: process.execPath,
       args: entry === 'tsx' ? ['--import', 'tsx', SERVER] : [BUNDLE],
-      env: { PORT: String(port), HOST: '127.0.0.1', MODEL_URI: modelUri, ...env },
+      env: {
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        MODEL_URI: modelUri,
+        ...(typeof env === 'function' ? env(scratch) : env),
+      },
     }),
   };
 }
@@ -40,6 +55,7 @@ function fastapi(workers: number): ServeEngine {
     id: `fastapi-${workers}w`,
     label: `FastAPI + uvicorn, ${workers} worker${workers > 1 ? 's' : ''}, PyTorch 1 thread each`,
     kind: 'peer',
+    request: 'predict',
     command: (port) => ({
       command: DEBIAN_PYTHON,
       args: [
@@ -63,12 +79,28 @@ function fastapi(workers: number): ServeEngine {
   };
 }
 
-/** Every configuration the benchmark can run; `default` is what `pnpm serve` runs with nothing set. */
+/**
+ * Every configuration the benchmark can run; `tfjs` is what `pnpm serve` runs with nothing set (drift monitoring
+ * on, prediction logging off). The issue-11 comparisons: `tfjs-oip` against `tfjs` (same server, the Open
+ * Inference Protocol with UINT8 pixels instead of a PNG to /predict), `tfjs-drift-off` against `tfjs` (p99 with
+ * drift monitoring off and on), `tfjs-log` against `tfjs` (every prediction logged, to local disk).
+ */
 export const ENGINES: ServeEngine[] = [
   tfjs('tfjs', 'tfmlops serve, defaults (`node --import tsx src/server.ts`)', {}),
-  tfjs('tfjs-bundle', 'tfmlops serve, defaults, built (`node dist/server.cjs`)', {}, 'bundle'),
+  tfjs('tfjs-bundle', 'tfmlops serve, defaults, built (`node dist/server.cjs`)', {}, { entry: 'bundle' }),
   tfjs('tfjs-no-batching', 'tfmlops serve, MAX_BATCH=1 (no micro-batching)', { MAX_BATCH: '1' }),
   tfjs('tfjs-2t', 'tfmlops serve, WASM_THREADS=2', { WASM_THREADS: '2' }),
+  tfjs(
+    'tfjs-oip',
+    'tfmlops serve, defaults, OIP `/v2/models/<name>/infer`, UINT8 pixels',
+    {},
+    { request: 'oip' },
+  ),
+  tfjs('tfjs-drift-off', 'tfmlops serve, DRIFT_MONITOR=false', { DRIFT_MONITOR: 'false' }),
+  tfjs('tfjs-log', 'tfmlops serve, PREDICTION_LOG_URI=<local dir>, sample rate 1', (scratch) => ({
+    PREDICTION_LOG_URI: scratch,
+    PREDICTION_LOG_SAMPLE_RATE: '1',
+  })),
   fastapi(1),
   fastapi(2),
 ];

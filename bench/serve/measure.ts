@@ -12,8 +12,16 @@ export interface LoadOptions {
   warmupSeconds: number;
   /** Send exactly this many requests instead of running for a duration (the soak). */
   amount?: number;
+  request: LoadRequest;
+}
+
+/** One request the load generator repeats, and how to tell its answer is a real prediction. */
+export interface LoadRequest {
+  path: string;
   body: Buffer;
   headers: Record<string, string>;
+  /** True when a 200 answer's JSON is a prediction (checked once before the load). */
+  isPrediction(answer: unknown): boolean;
 }
 
 /** One turn of one server: its cold start and, for load-tested servers, the figures under load. */
@@ -134,11 +142,11 @@ async function tensorCount(port: number): Promise<number | null> {
 
 function load(port: number, options: LoadOptions, seconds: number, amount?: number) {
   return autocannon({
-    url: `http://127.0.0.1:${port}/predict`,
+    url: `http://127.0.0.1:${port}${options.request.path}`,
     method: 'POST',
     connections: options.connections,
-    headers: options.headers,
-    body: options.body,
+    headers: options.request.headers,
+    body: options.request.body,
     ...(amount ? { amount } : { duration: seconds }),
   });
 }
@@ -156,14 +164,11 @@ export async function measureRun(
   const loadAverage = loadavg()[0]!;
   const { child, coldStartMs } = await startServer(start, port);
   try {
-    const check = await fetch(`http://127.0.0.1:${port}/predict`, {
-      method: 'POST',
-      headers: options.headers,
-      body: options.body,
-    });
-    const answer = (await check.json()) as { predictions?: unknown[] };
-    if (check.status !== 200 || !Array.isArray(answer.predictions)) {
-      throw new Error(`${engine}: POST /predict answered ${check.status}: ${JSON.stringify(answer)}`);
+    const { path, headers, body, isPrediction } = options.request;
+    const check = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers, body });
+    const answer = (await check.json()) as unknown;
+    if (check.status !== 200 || !isPrediction(answer)) {
+      throw new Error(`${engine}: POST ${path} answered ${check.status}: ${JSON.stringify(answer)}`);
     }
     if (options.warmupSeconds > 0) await load(port, options, options.warmupSeconds);
     const tensorsBefore = await tensorCount(port);

@@ -7,16 +7,25 @@
  *
  * It never installs anything: without the peer's Debian packages it prints the command and leaves its rows out.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { preprocessImage } from '@tfmlops/data';
 import { buildServer } from '../../packages/serve/scripts/build.ts';
 import { describeMachine, formatMachine, loadNow } from '../lib/machine.ts';
 import { aptInstallCommand, DEBIAN_PYTHON, pythonModuleAvailable } from '../lib/python.ts';
 import { updateReadmeSection, writeResults } from '../lib/report.ts';
 import { type Contender, runRounds } from '../lib/rounds.ts';
-import { benchBundle, ROOT } from './bundle.ts';
-import { ENGINES, pnpmServe } from './engines.ts';
-import { freePort, type LoadOptions, measureColdStart, measureRun, type ServeSample } from './measure.ts';
+import { type BenchBundle, benchBundle, ROOT } from './bundle.ts';
+import { ENGINES, pnpmServe, type RequestKind, type ServeEngine } from './engines.ts';
+import {
+  freePort,
+  type LoadOptions,
+  type LoadRequest,
+  measureColdStart,
+  measureRun,
+  type ServeSample,
+} from './measure.ts';
 import { renderServeReport, type ServeRow, type SoakResult } from './report.ts';
 
 const PEER_PACKAGES = [
@@ -33,17 +42,43 @@ function option(args: string[], name: string): string | undefined {
   return index >= 0 ? args[index + 1] : undefined;
 }
 
-/** The body `curl -F file=@docs/digit.png` sends; both servers get the very same bytes. */
-function multipartDigit(): { body: Buffer; headers: Record<string, string> } {
-  const png = readFileSync(join(ROOT, 'docs', 'digit.png'));
+const DIGIT = join(ROOT, 'docs', 'digit.png');
+
+/** The body `curl -F file=@docs/digit.png` sends to POST /predict; every server gets the very same bytes. */
+function multipartDigit(): LoadRequest {
   const body = Buffer.concat([
     Buffer.from(
       `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="digit.png"\r\nContent-Type: image/png\r\n\r\n`,
     ),
-    png,
+    readFileSync(DIGIT),
     Buffer.from(`\r\n--${BOUNDARY}--\r\n`),
   ]);
-  return { body, headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` } };
+  return {
+    path: '/predict',
+    body,
+    headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
+    isPrediction: (answer) => Array.isArray((answer as { predictions?: unknown }).predictions),
+  };
+}
+
+/**
+ * The same digit as an Open Inference Protocol request: its pixels after the bundle's preprocessing (what a client
+ * that decodes images itself sends), UINT8, shape [1, H, W, C].
+ */
+async function oipDigit(bundle: BenchBundle): Promise<LoadRequest> {
+  const pixels = await preprocessImage(readFileSync(DIGIT), bundle.preprocess);
+  const { height, width, channels } = bundle.preprocess;
+  const body = JSON.stringify({
+    inputs: [
+      { name: 'input', shape: [1, height, width, channels], datatype: 'UINT8', data: Array.from(pixels) },
+    ],
+  });
+  return {
+    path: `/v2/models/${encodeURIComponent(bundle.name)}/infer`,
+    body: Buffer.from(body),
+    headers: { 'content-type': 'application/json' },
+    isPrediction: (answer) => Array.isArray((answer as { outputs?: unknown }).outputs),
+  };
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -75,14 +110,33 @@ export async function run(args: string[]): Promise<void> {
   }
   const bundle = await benchBundle(option(args, 'model'));
   process.stderr.write(`serving ${bundle.description}\n`);
-  const { body, headers } = multipartDigit();
-  const load: LoadOptions = { connections, durationSeconds, warmupSeconds: quick ? 1 : 3, body, headers };
+  const requests: Record<RequestKind, LoadRequest> = {
+    predict: multipartDigit(),
+    oip: await oipDigit(bundle),
+  };
+  const loadFor = (engine: ServeEngine): LoadOptions => ({
+    connections,
+    durationSeconds,
+    warmupSeconds: quick ? 1 : 3,
+    request: requests[engine.request],
+  });
 
   const contenders: Contender<ServeSample>[] = engines.map((engine) => ({
     id: engine.id,
     measure: async () => {
       const port = await freePort();
-      const sample = await measureRun(engine.id, engine.command(port, bundle.uri), port, load);
+      const scratch = mkdtempSync(join(tmpdir(), `bench-serve-${engine.id}-`));
+      let sample: ServeSample;
+      try {
+        sample = await measureRun(
+          engine.id,
+          engine.command(port, bundle.uri, scratch),
+          port,
+          loadFor(engine),
+        );
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
+      }
       const figures = sample.load!;
       process.stderr.write(
         `  ${figures.requestsPerSecond.toFixed(0)} req/s, p50 ${figures.latencyP50Ms} ms, p99 ${figures.latencyP99Ms} ms, ${figures.errors + figures.non2xx} errors, RSS ${figures.rssPeakMb.toFixed(0)} MB, cold start ${sample.coldStartMs.toFixed(0)} ms\n`,
@@ -110,8 +164,8 @@ export async function run(args: string[]): Promise<void> {
   if (soakRequests > 0 && ours) {
     process.stderr.write(`soak: ${soakRequests} requests to one process of ${ours.label}...\n`);
     const port = await freePort();
-    const sample = await measureRun(ours.id, ours.command(port, bundle.uri), port, {
-      ...load,
+    const sample = await measureRun(ours.id, ours.command(port, bundle.uri, tmpdir()), port, {
+      ...loadFor(ours),
       warmupSeconds: 1,
       amount: soakRequests,
     });

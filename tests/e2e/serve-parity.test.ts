@@ -111,9 +111,9 @@ describe('preprocessing parity between training and serving', () => {
     const load = async (uri: string, options: Parameters<typeof loadServingModel>[1]) => {
       const model: ServingModel = await loadServingModel(uri, options);
       const run = model.predictBatch.bind(model);
-      model.predictBatch = (inputs) => {
+      model.predictBatch = (inputs, predictOptions) => {
         captured.push(...inputs);
-        return run(inputs);
+        return run(inputs, predictOptions);
       };
       return model;
     };

@@ -9,9 +9,9 @@
  * TF.js (one tfjs-core instance for every backend), and what the service loads only on demand (the GCS SDK, the
  * pretty logger, the plotting libraries).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { build } from 'esbuild';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { type BuildOptions, build } from 'esbuild';
 
 const PACKAGE_DIR = join(import.meta.dirname, '..');
 export const OUTFILE = join(PACKAGE_DIR, 'dist', 'server.cjs');
@@ -27,6 +27,14 @@ const EXTERNAL = [
   'canvas',
 ];
 
+/**
+ * Worker threads the service starts by a `.ts` URL next to the module that starts them: each is built as its own
+ * bundle in dist/ and the URL in server.cjs is pointed at it.
+ */
+const WORKERS: Record<string, string> = {
+  './drift-worker.ts': join(PACKAGE_DIR, 'src', 'drift', 'drift-worker.ts'),
+};
+
 /** Modules bundled along with the packages' index files that load a `.ts` file the service never runs. */
 const NEVER_RUN: Record<string, string> = {
   './gradient-worker.ts': "@tfmlops/runtime's data-parallel training worker; the service never trains",
@@ -36,9 +44,7 @@ const NEVER_RUN: Record<string, string> = {
 const META_URL = '__tfmlops_import_meta_url';
 
 export async function buildServer(outfile = OUTFILE): Promise<string> {
-  await build({
-    entryPoints: [join(PACKAGE_DIR, 'src', 'server.ts')],
-    outfile,
+  const common = {
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -48,9 +54,22 @@ export async function buildServer(outfile = OUTFILE): Promise<string> {
     banner: { js: `const ${META_URL} = require('node:url').pathToFileURL(__filename).href;` },
     sourcemap: 'linked',
     logLevel: 'warning',
-  });
+  } satisfies BuildOptions;
+  await build({ ...common, entryPoints: [join(PACKAGE_DIR, 'src', 'server.ts')], outfile });
+  let code = readFileSync(outfile, 'utf8');
+  for (const [url, entry] of Object.entries(WORKERS)) {
+    const name = `${basename(url, '.ts')}.cjs`;
+    await build({ ...common, entryPoints: [entry], outfile: join(dirname(outfile), name) });
+    const reference = `new URL(${JSON.stringify(url)}, ${META_URL})`;
+    if (!code.includes(reference)) {
+      throw new Error(
+        `the bundle does not start ${url} as expected (${reference}); update WORKERS in this script`,
+      );
+    }
+    code = code.replaceAll(reference, `new URL(${JSON.stringify(`./${name}`)}, ${META_URL})`);
+  }
+  writeFileSync(outfile, code);
   // A module that starts a worker or reads a file by a `.ts` URL would break silently in the bundle: refuse it.
-  const code = readFileSync(outfile, 'utf8');
   const tsUrls = [...code.matchAll(/new URL\(\s*["'`]([^"'`]+\.ts)["'`]\s*,\s*__tfmlops_import_meta_url/g)]
     .map((match) => match[1] as string)
     .filter((url) => !(url in NEVER_RUN));

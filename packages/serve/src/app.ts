@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import multipart from '@fastify/multipart';
 import type { Logger, Storage } from '@tfmlops/core';
 import { configureSharpForBatches } from '@tfmlops/data';
@@ -15,14 +17,19 @@ import { ModelManager } from './model/model-manager.ts';
 import { ModelSlot } from './model/model-slot.ts';
 import { type LoadServingModelOptions, loadServingModel } from './model/serving-model.ts';
 import type { ServingModel } from './model/types.ts';
+import { DriftService } from './monitoring/drift-service.ts';
 import { ServeMetrics } from './monitoring/metrics.ts';
+import { TrafficRecorder } from './monitoring/traffic-recorder.ts';
 import { registerDocs } from './plugins/docs.ts';
 import { registerErrorHandlers } from './plugins/error-handler.ts';
 import { requestIdFor } from './plugins/request-id.ts';
 import { registerSecurityHeaders } from './plugins/security.ts';
+import { PredictionLogger } from './prediction-log/prediction-logger.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { monitoringRoutes } from './routes/monitoring.ts';
+import { oipRoutes } from './routes/oip.ts';
 import { pageRoutes } from './routes/page.ts';
 import { predictRoutes } from './routes/predict.ts';
 import { IMAGE_CONTENT_TYPES } from './routes/read-images.ts';
@@ -39,6 +46,8 @@ export interface ServeDependencies {
   storage: Storage;
   /** Bundle loader; defaults to loadServingModel (tests substitute one to fail on cue). */
   load?: (uri: string, options: LoadServingModelOptions) => Promise<ServingModel>;
+  /** Storage for the prediction log; defaults to `storage` (tests give one without retries). */
+  predictionLogStorage?: Storage;
 }
 
 export interface ServeAppOptions {
@@ -63,13 +72,36 @@ export const serveApp: FastifyPluginAsync<ServeAppOptions> = async (app, { confi
 
   const slot = new ModelSlot();
   let predictions: PredictionService | undefined;
-  const metrics = new ServeMetrics({ queueDepth: () => predictions?.queueDepth ?? 0 }, config);
+  let drift: DriftService | undefined;
+  const predictionLog = createPredictionLogger(config, deps);
+  const metrics = new ServeMetrics(
+    {
+      queueDepth: () => predictions?.queueDepth ?? 0,
+      predictionLog: () => predictionLog?.stats,
+      driftWindow: () => drift?.windowInputs,
+    },
+    config,
+  );
+  drift = new DriftService({ config: config.drift, metrics, logger: deps.logger });
+  const logEmbeddings = predictionLog !== undefined && config.predictionLog.embeddings;
   predictions = new PredictionService({
     slot,
     metrics,
     ...config,
     onObserverError: (error) => deps.logger.error({ err: error }, 'a prediction observer failed'),
+    wantsEmbeddings: () => drift.enabled || logEmbeddings,
   });
+  const recorder =
+    drift.enabled || predictionLog
+      ? new TrafficRecorder({
+          drift,
+          predictionLog,
+          logImages: config.predictionLog.images,
+          logEmbeddings,
+          logger: deps.logger,
+        })
+      : undefined;
+  if (recorder) predictions.observe(recorder.observe);
   const models = new ModelManager({
     modelUri: config.modelUri,
     storage: deps.storage,
@@ -80,8 +112,9 @@ export const serveApp: FastifyPluginAsync<ServeAppOptions> = async (app, { confi
     // The first call at a batch size sets up kernels and buffers; do it for the sizes traffic will use most.
     warmupBatchSizes: [...new Set([1, config.maxBatch])],
     load: deps.load ?? loadServingModel,
+    onServing: (model) => drift.modelServing(model),
   });
-  const context: ServeContext = { config, predictions, models, metrics };
+  const context: ServeContext = { config, predictions, models, metrics, drift, predictionLog, recorder };
   app.decorate('serving', context);
 
   registerErrorHandlers(app, {
@@ -103,13 +136,50 @@ export const serveApp: FastifyPluginAsync<ServeAppOptions> = async (app, { confi
   await app.register(metricsRoutes, context);
   await app.register(adminRoutes, context);
   await app.register(pageRoutes, context);
+  await app.register(monitoringRoutes, context);
+  await app.register(oipRoutes, { ...context, serverVersion: API_VERSION, prefix: '/v2' });
 
   app.addHook('onClose', async () => {
     models.close();
+    // In-flight requests have finished: what they logged is flushed (bounded, so a dead bucket cannot hold the
+    // shutdown past Cloud Run's limit; what stays unwritten is logged and counted).
+    await Promise.all([drift.close(), flushWithin(recorder, config.shutdownTimeoutMs / 2, deps.logger)]);
   });
 };
 // Not encapsulated: the same effect as wrapping with fastify-plugin.
 (serveApp as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
+
+function createPredictionLogger(config: ServeConfig, deps: ServeDependencies): PredictionLogger | undefined {
+  const log = config.predictionLog;
+  if (!log.uri) return undefined;
+  return new PredictionLogger({
+    uri: log.uri,
+    storage: deps.predictionLogStorage ?? deps.storage,
+    sampleRate: log.sampleRate,
+    batchSize: log.batchSize,
+    flushIntervalMs: log.flushIntervalMs,
+    maxBuffered: log.maxBuffered,
+    // Object names must not collide between instances (Cloud Run scales out) nor between restarts.
+    instanceId: `${config.revision ?? hostname()}-${randomBytes(3).toString('hex')}`,
+    logger: deps.logger,
+  });
+}
+
+async function flushWithin(recorder: TrafficRecorder | undefined, timeoutMs: number, logger: Logger) {
+  if (!recorder) return;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  const outcome = await Promise.race([recorder.close().then(() => 'flushed' as const), timedOut]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    logger.error(
+      { timeoutMs },
+      'prediction log: flushing at shutdown took too long; unwritten records are lost',
+    );
+  }
+}
 
 /** Server options shared by server.ts and tests: the logger, request ids, body limit, timeouts. */
 export function fastifyOptions(config: ServeConfig, logger: Logger): FastifyServerOptions {

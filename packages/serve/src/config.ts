@@ -1,6 +1,7 @@
 import { ConfigError } from '@tfmlops/core';
 import { BACKEND_PREFERENCES } from '@tfmlops/runtime';
 import { z } from 'zod';
+import { type DriftConfig, driftConfigSchema } from './drift/config.ts';
 
 const MIB = 1024 * 1024;
 
@@ -11,6 +12,38 @@ const integer = (min: number, max: number) =>
     .regex(/^\d+$/, 'a whole number')
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
+
+const decimal = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^(\d+\.?\d*|\.\d+)(e-?\d+)?$/i, 'a number')
+    .transform(Number)
+    .pipe(z.number().min(min).max(max));
+
+const TRUE = ['true', '1', 'on', 'yes'];
+const FALSE = ['false', '0', 'off', 'no'];
+const flag = () =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine(
+      (value) => TRUE.includes(value) || FALSE.includes(value),
+      `one of ${[...TRUE, ...FALSE].join(', ')}`,
+    )
+    .transform((value) => TRUE.includes(value));
+
+/** Drift settings in the environment: each optional, its default (and where it comes from) in driftConfigSchema. */
+const DRIFT_ENV = {
+  DRIFT_WINDOW_SIZE: ['windowSize', integer(10, 100_000)],
+  DRIFT_MIN_SAMPLES: ['minSamples', integer(2, 100_000)],
+  DRIFT_KS_P_VALUE: ['ksPValue', decimal(0, 1)],
+  DRIFT_CHI_SQUARE_P_VALUE: ['chiSquarePValue', decimal(0, 1)],
+  DRIFT_MMD_P_VALUE: ['mmdPValue', decimal(0, 1)],
+  DRIFT_MMD_PERMUTATIONS: ['mmdPermutations', integer(10, 10_000)],
+  DRIFT_MMD_SAMPLES: ['mmdSamples', integer(10, 2_000)],
+} as const;
 
 /**
  * The service's environment, parsed once at the entry point (server.ts). Every variable has a default that works on
@@ -48,6 +81,33 @@ export const serveEnvSchema = z.object({
   WASM_THREADS: integer(1, 8).default(1),
   /** A GCS emulator's endpoint (tests, local development); unset: real GCS. */
   STORAGE_EMULATOR_HOST: z.string().min(1).optional(),
+  /** Where sampled predictions go as batched JSONL (gs://bucket/prefix or a local directory); unset: no logging. */
+  PREDICTION_LOG_URI: z.string().min(1).optional(),
+  /** Share of answered inputs logged, 0 to 1. */
+  PREDICTION_LOG_SAMPLE_RATE: decimal(0, 1).default(1),
+  /** Also log each input as a PNG (base64): costs bytes per record and may hold personal data; off by default. */
+  PREDICTION_LOG_IMAGES: flag().default(false),
+  /** Log the embedding of each input (what `pnpm monitor report` needs for its embedding test). */
+  PREDICTION_LOG_EMBEDDINGS: flag().default(true),
+  /** Records per JSONL object. */
+  PREDICTION_LOG_BATCH_SIZE: integer(1, 100_000).default(500),
+  /** A partial batch is written this long after its first record. */
+  PREDICTION_LOG_FLUSH_SECONDS: integer(1, 3600).default(10),
+  /** Records held in memory at most (while the bucket is slow or unreachable); beyond it records are dropped and counted. */
+  PREDICTION_LOG_MAX_BUFFERED: integer(1, 1_000_000).default(10_000),
+  /** Compare live inputs with the bundle's reference statistics (GET /monitoring/drift, drift_* metrics). */
+  DRIFT_MONITOR: flag().default(true),
+  /** How often the drift window is re-tested (in a worker thread, off the request path). */
+  DRIFT_INTERVAL_SECONDS: integer(1, 86_400).default(10),
+  DRIFT_WINDOW_SIZE: DRIFT_ENV.DRIFT_WINDOW_SIZE[1].optional(),
+  DRIFT_MIN_SAMPLES: DRIFT_ENV.DRIFT_MIN_SAMPLES[1].optional(),
+  DRIFT_KS_P_VALUE: DRIFT_ENV.DRIFT_KS_P_VALUE[1].optional(),
+  DRIFT_CHI_SQUARE_P_VALUE: DRIFT_ENV.DRIFT_CHI_SQUARE_P_VALUE[1].optional(),
+  DRIFT_MMD_P_VALUE: DRIFT_ENV.DRIFT_MMD_P_VALUE[1].optional(),
+  DRIFT_MMD_PERMUTATIONS: DRIFT_ENV.DRIFT_MMD_PERMUTATIONS[1].optional(),
+  DRIFT_MMD_SAMPLES: DRIFT_ENV.DRIFT_MMD_SAMPLES[1].optional(),
+  /** Cloud Run's revision name (set by Cloud Run): names this instance's prediction log objects. */
+  K_REVISION: z.string().min(1).optional(),
 });
 
 export type ServeEnv = z.output<typeof serveEnvSchema>;
@@ -71,6 +131,28 @@ export interface ServeConfig {
   backend: ServeEnv['BACKEND'];
   wasmThreads: number;
   storageEmulatorHost: string | undefined;
+  predictionLog: PredictionLogConfig;
+  drift: DriftMonitorConfig;
+  /** Cloud Run revision (K_REVISION), if any. */
+  revision: string | undefined;
+}
+
+export interface PredictionLogConfig {
+  /** Unset: prediction logging is off. */
+  uri: string | undefined;
+  sampleRate: number;
+  images: boolean;
+  embeddings: boolean;
+  batchSize: number;
+  flushIntervalMs: number;
+  maxBuffered: number;
+}
+
+export interface DriftMonitorConfig {
+  enabled: boolean;
+  intervalMs: number;
+  /** Window and thresholds (defaults and their sources in driftConfigSchema). */
+  settings: DriftConfig;
 }
 
 /**
@@ -114,7 +196,45 @@ export function parseServeConfig(env: Readonly<Record<string, string | undefined
     backend: e.BACKEND,
     wasmThreads: e.WASM_THREADS,
     storageEmulatorHost: e.STORAGE_EMULATOR_HOST,
+    predictionLog: {
+      uri: e.PREDICTION_LOG_URI,
+      sampleRate: e.PREDICTION_LOG_SAMPLE_RATE,
+      images: e.PREDICTION_LOG_IMAGES,
+      embeddings: e.PREDICTION_LOG_EMBEDDINGS,
+      batchSize: e.PREDICTION_LOG_BATCH_SIZE,
+      flushIntervalMs: e.PREDICTION_LOG_FLUSH_SECONDS * 1000,
+      maxBuffered: e.PREDICTION_LOG_MAX_BUFFERED,
+    },
+    drift: {
+      enabled: e.DRIFT_MONITOR,
+      intervalMs: e.DRIFT_INTERVAL_SECONDS * 1000,
+      settings: driftSettings(e),
+    },
+    revision: e.K_REVISION,
   };
+}
+
+/** The drift settings the environment sets, over driftConfigSchema's defaults; contradictions are a ConfigError. */
+function driftSettings(env: ServeEnv): DriftConfig {
+  const set = Object.fromEntries(
+    Object.entries(DRIFT_ENV)
+      .map(([name, [key]]) => [key, env[name as keyof typeof DRIFT_ENV]] as const)
+      .filter(([, value]) => value !== undefined),
+  );
+  const parsed = driftConfigSchema.safeParse(set);
+  if (!parsed.success) {
+    throw new ConfigError(
+      `invalid drift settings: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
+      { hint: 'see the DRIFT_* variables in packages/serve/src/config.ts' },
+    );
+  }
+  if (parsed.data.minSamples > parsed.data.windowSize) {
+    throw new ConfigError(
+      `DRIFT_MIN_SAMPLES=${parsed.data.minSamples} is larger than DRIFT_WINDOW_SIZE=${parsed.data.windowSize}: drift would never be tested`,
+      { hint: 'make DRIFT_MIN_SAMPLES at most DRIFT_WINDOW_SIZE' },
+    );
+  }
+  return parsed.data;
 }
 
 /** The defaults, for tests and embedders that build a config without an environment. */

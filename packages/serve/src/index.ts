@@ -7,8 +7,18 @@ export {
   serveApp,
   startServing,
 } from './app.ts';
-export { defaultServeConfig, parseServeConfig, type ServeConfig, serveEnvSchema } from './config.ts';
+export {
+  type DriftMonitorConfig,
+  defaultServeConfig,
+  type PredictionLogConfig,
+  parseServeConfig,
+  type ServeConfig,
+  serveEnvSchema,
+} from './config.ts';
 export type { ServeContext } from './context.ts';
+export { type DriftConfig, driftConfigSchema } from './drift/config.ts';
+export { type DriftRow, evaluateDrift } from './drift/evaluate.ts';
+export { type DriftReport, writeDriftReport } from './drift/report.ts';
 export { HttpError } from './errors.ts';
 export { checkImageHeader } from './inference/image-check.ts';
 export { MicroBatcher } from './inference/micro-batcher.ts';
@@ -22,3 +32,4 @@ export type {
 export { normalizeInput, type PreparedImage, prepareImage } from './inference/prepare-input.ts';
 export { type LoadServingModelOptions, loadServingModel } from './model/serving-model.ts';
 export type { ModelInputSpec, ServingModel } from './model/types.ts';
+export { type PredictionRecord, predictionRecordSchema } from './prediction-log/record.ts';

@@ -24,6 +24,11 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel, name: 'serve' });
   const storage = createStorage({ gcs: { apiEndpoint: config.storageEmulatorHost } });
+  // The prediction log retries failed batches itself (with backoff, the records kept): the client gives up early
+  // instead of retrying one write for up to ten minutes, so a dead bucket is noticed, counted and logged.
+  const predictionLogStorage = createStorage({
+    gcs: { apiEndpoint: config.storageEmulatorHost, retry: { maxRetries: 1, totalTimeoutSeconds: 30 } },
+  });
   let app: FastifyInstance | undefined;
   try {
     // TF.js, sharp and Fastify load only once the environment is known to be valid (a typo fails in a blink).
@@ -35,7 +40,7 @@ async function main(): Promise<void> {
       { backend: config.backend, threads: config.wasmThreads },
       { probes: realMachineProbes(process.env), logger },
     );
-    app = await createApp(config, { logger, storage });
+    app = await createApp(config, { logger, storage, predictionLogStorage });
     handleSignals(app, config, logger);
     await app.listen({ port: config.port, host: config.host });
     await startServing(app);

@@ -20,7 +20,11 @@ export interface TestApp {
 export async function buildTestApp(
   config: Partial<ServeConfig> & { modelUri: string },
   storage: Storage,
-  options: { load?: ServeDependencies['load']; start?: boolean } = {},
+  options: {
+    load?: ServeDependencies['load'];
+    start?: boolean;
+    predictionLogStorage?: ServeDependencies['predictionLogStorage'];
+  } = {},
 ): Promise<TestApp> {
   const stream = new PassThrough();
   const lines: string[] = [];
@@ -32,7 +36,12 @@ export async function buildTestApp(
     lines.push(...parts.filter(Boolean));
   });
   const logger = createLogger({ level: 'debug', destination: stream, pretty: false });
-  const app = await createApp(defaultServeConfig(config), { logger, storage, load: options.load });
+  const app = await createApp(defaultServeConfig(config), {
+    logger,
+    storage,
+    load: options.load,
+    predictionLogStorage: options.predictionLogStorage,
+  });
   if (options.start ?? true) await startServing(app);
   return { app, logs: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
 }

@@ -4,7 +4,8 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { ReferenceStatistics } from '@tfmlops/model';
-import { type DriftConfig, evaluateDrift, type LiveSample } from './evaluate.ts';
+import type { DriftConfig } from './config.ts';
+import { evaluateDrift, type LiveSample } from './evaluate.ts';
 import type { FromDriftWorker, ToDriftWorker } from './protocol.ts';
 
 const port = parentPort!;

@@ -12,7 +12,7 @@ import {
   parseOverride,
   runCli,
 } from '@tfmlops/core';
-import { driftConfigSchema } from './evaluate.ts';
+import { driftConfigSchema } from './config.ts';
 import { writeDriftReport } from './report.ts';
 
 const USAGE =

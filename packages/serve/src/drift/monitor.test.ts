@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { driftConfigSchema } from './config.ts';
 import { population, referenceOf } from './drift.test-support.ts';
-import { driftConfigSchema } from './evaluate.ts';
 import { DriftMonitor } from './monitor.ts';
 
 describe('DriftMonitor', () => {

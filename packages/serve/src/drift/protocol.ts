@@ -1,5 +1,6 @@
 import type { ReferenceStatistics } from '@tfmlops/model';
-import type { DriftConfig, DriftRow, LiveSample } from './evaluate.ts';
+import type { DriftConfig } from './config.ts';
+import type { DriftRow, LiveSample } from './evaluate.ts';
 
 /** Messages between the drift monitor and its worker thread. */
 export type ToDriftWorker =

@@ -9,8 +9,9 @@ import { publishBundle, writeBundle } from '@tfmlops/model';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PredictionRecord } from '../prediction-log/record.ts';
+import { driftConfigSchema } from './config.ts';
 import { CLASSES, population, referenceOf } from './drift.test-support.ts';
-import { driftConfigSchema, type LiveSample } from './evaluate.ts';
+import type { LiveSample } from './evaluate.ts';
 import { writeDriftReport } from './report.ts';
 
 const LABELS = Array.from({ length: CLASSES }, (_, k) => `class-${k}`);

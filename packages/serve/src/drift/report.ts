@@ -11,7 +11,8 @@ import {
   verifyBundleFiles,
 } from '@tfmlops/model';
 import { type PredictionRecord, predictionRecordSchema } from '../prediction-log/record.ts';
-import { type DriftConfig, type DriftRow, evaluateDrift, type LiveSample } from './evaluate.ts';
+import type { DriftConfig } from './config.ts';
+import { type DriftRow, evaluateDrift, type LiveSample } from './evaluate.ts';
 
 export interface DriftReportOptions {
   /** The served bundle (directory, bundle.json or latest.json): its reference.json is the baseline. */

@@ -47,6 +47,36 @@ describe('drift statistics', () => {
     expect(chiSquareTest([10, 10], [0, 0]).pValue).toBe(1);
   });
 
+  it('MMD² is the unbiased estimate (checked against the textbook sums) with the median-distance bandwidth', () => {
+    const xs = normals(40, 11).map((v, i) => [v, normals(40, 12)[i]!]);
+    const ys = normals(30, 13, 0.5).map((v, i) => [v, normals(30, 14)[i]!]);
+    const pooled = [...xs, ...ys];
+    const distances: number[] = [];
+    for (let i = 0; i < pooled.length; i += 1)
+      for (let j = i + 1; j < pooled.length; j += 1)
+        distances.push(Math.hypot(pooled[i]![0]! - pooled[j]![0]!, pooled[i]![1]! - pooled[j]![1]!));
+    distances.sort((p, q) => p - q);
+    const sigma = distances[Math.floor(distances.length / 2)]!;
+    const kernel = (p: number[], q: number[]) =>
+      Math.exp(-((p[0]! - q[0]!) ** 2 + (p[1]! - q[1]!) ** 2) / (2 * sigma ** 2));
+    const mean = (left: number[][], right: number[][], same: boolean) => {
+      let total = 0;
+      let count = 0;
+      left.forEach((p, i) => {
+        right.forEach((q, j) => {
+          if (same && i === j) return;
+          total += kernel(p, q);
+          count += 1;
+        });
+      });
+      return total / count;
+    };
+    const expected = mean(xs, xs, true) + mean(ys, ys, true) - 2 * mean(xs, ys, false);
+    const result = mmdRbf(xs, ys, { permutations: 50, seed: 1 });
+    expect(result.bandwidth).toBeCloseTo(sigma, 12);
+    expect(result.statistic).toBeCloseTo(expected, 12);
+  });
+
   it('MMD with the median-heuristic RBF kernel: same distribution is not flagged, a shifted one is', () => {
     const points = (count: number, seed: number, shift = 0) => {
       const xs = normals(count * 4, seed, shift);

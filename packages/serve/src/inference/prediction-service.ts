@@ -16,6 +16,25 @@ export interface PredictionServiceOptions {
   requestTimeoutMs: number;
   /** Told about an observer that threw (the request is answered all the same). */
   onObserverError?: (error: unknown) => void;
+  /**
+   * Whether batches should also compute the embedding layer's output (for drift monitoring and prediction logging):
+   * asked once per batch; default never.
+   */
+  wantsEmbeddings?: () => boolean;
+}
+
+/** Which API a request came through, for prediction logs. */
+export type PredictionApi = 'predict' | 'predict_batch' | 'oip';
+
+/** Who asked, for observers (prediction logs name the request), and which model the request is for. */
+export interface RequestMeta {
+  requestId?: string;
+  api?: PredictionApi;
+  /**
+   * The model the caller named (e.g. in an Open Inference Protocol path): checked against the model the request
+   * gets, after admission, so a reload in between cannot answer with another model; 404 when it differs.
+   */
+  expect?: { name: string; version?: string };
 }
 
 /** One classified input. */
@@ -24,6 +43,8 @@ export interface InputPrediction {
   probabilities: Float32Array;
   /** The `k` most probable classes, most probable first. */
   top: LabelProbability[];
+  /** The embedding layer's output (flattened), when the batch computed it (see `wantsEmbeddings`). */
+  embedding: Float32Array | null;
 }
 
 /** One classified image file. */
@@ -43,9 +64,27 @@ export interface PredictionResult<P extends InputPrediction = ImagePrediction> {
  */
 export interface PredictionEvent {
   model: ServingModel;
-  predictions: ReadonlyArray<InputPrediction & { image?: PreparedImage }>;
+  predictions: ReadonlyArray<ObservedPrediction>;
   /** Milliseconds from admission to answer. */
   latencyMs: number;
+  requestId: string | undefined;
+  api: PredictionApi | undefined;
+}
+
+/** One answered input as observers see it: the answer, and the input in both forms when known. */
+export interface ObservedPrediction extends InputPrediction {
+  /** Set for image files: the decoded image. */
+  image?: PreparedImage;
+  /** The network input (normalised HWC float32). */
+  input: Float32Array;
+  /** The HWC uint8 pixels before normalisation, when the request had them (image files, raw uint8 tensors). */
+  pixels: Uint8Array | null;
+}
+
+/** What the micro-batcher returns per input. */
+interface NetworkOutput {
+  probabilities: Float32Array;
+  embedding: Float32Array | null;
 }
 
 /** Names the file of a multi-image request in error messages. */
@@ -62,7 +101,7 @@ export interface ImageSource {
  */
 export class PredictionService {
   readonly #options: PredictionServiceOptions;
-  readonly #batcher: MicroBatcher<ServingModel, Float32Array, Float32Array>;
+  readonly #batcher: MicroBatcher<ServingModel, Float32Array, NetworkOutput>;
   readonly #observers = new Set<(event: PredictionEvent) => void>();
   #admitted = 0;
 
@@ -72,7 +111,13 @@ export class PredictionService {
       async (model, inputs) => {
         const started = performance.now();
         try {
-          return await model.predictBatch(inputs);
+          const output = await model.predictBatch(inputs, {
+            embeddings: options.wantsEmbeddings?.() ?? false,
+          });
+          return output.probabilities.map((probabilities, i) => ({
+            probabilities,
+            embedding: output.embeddings?.[i] ?? null,
+          }));
         } finally {
           options.metrics.inferenceSeconds.observe((performance.now() - started) / 1000);
         }
@@ -97,9 +142,13 @@ export class PredictionService {
   }
 
   /** Classifies image files (PNG, JPEG, WebP bytes) on one model; rejects the whole request if any image is bad. */
-  async classifyImages(images: readonly ImageSource[], k: number): Promise<PredictionResult> {
+  async classifyImages(
+    images: readonly ImageSource[],
+    k: number,
+    meta: RequestMeta = {},
+  ): Promise<PredictionResult> {
     const started = performance.now();
-    return this.#withAdmission(images.length, async (lease, deadline) => {
+    return this.#withAdmission(images.length, meta, async (lease, deadline) => {
       const done = this.#batcher.expect(images.length);
       const { model } = lease;
       const settled = await Promise.allSettled(
@@ -111,11 +160,11 @@ export class PredictionService {
             done();
             throw label && error instanceof HttpError ? prefixed(error, label) : error;
           }
-          const probabilities = await this.#batcher.submit(model, image.input, {
+          const { probabilities, embedding } = await this.#batcher.submit(model, image.input, {
             announced: true,
             cancel: deadline,
           });
-          return { probabilities, image, top: topK(probabilities, model.labels, k) };
+          return { probabilities, embedding, image, top: topK(probabilities, model.labels, k) };
         }),
       );
       const failure = settled.find((outcome) => outcome.status === 'rejected');
@@ -123,7 +172,13 @@ export class PredictionService {
       const predictions = settled.map(
         (outcome) => (outcome as PromiseFulfilledResult<ImagePrediction>).value,
       );
-      this.#answered(model, predictions, started);
+      this.#answered(model, predictions, started, meta, () =>
+        predictions.map((prediction) => ({
+          ...prediction,
+          input: prediction.image.input,
+          pixels: prediction.image.pixels,
+        })),
+      );
       return { model, predictions };
     });
   }
@@ -131,14 +186,16 @@ export class PredictionService {
   /**
    * Classifies inputs that are already network inputs: normalised HWC float32 of the model's input shape (see
    * `normalizeInput` for raw uint8 pixels). For APIs that send tensors rather than files, through the same
-   * admission, micro-batcher, deadline and metrics as image files.
+   * admission, micro-batcher, deadline and metrics as image files. `meta.pixels` gives observers the raw uint8 pixels
+   * of inputs that arrived as such.
    */
   async classifyInputs(
     inputs: readonly Float32Array[],
     k: number,
+    meta: RequestMeta & { pixels?: ReadonlyArray<Uint8Array | null> } = {},
   ): Promise<PredictionResult<InputPrediction>> {
     const started = performance.now();
-    return this.#withAdmission(inputs.length, async (lease, deadline) => {
+    return this.#withAdmission(inputs.length, meta, async (lease, deadline) => {
       const { model } = lease;
       const size = model.inputShape.reduce((a, b) => a * b, 1);
       const wrong = inputs.findIndex((input) => input.length !== size);
@@ -151,22 +208,43 @@ export class PredictionService {
       }
       const predictions = await Promise.all(
         inputs.map(async (input) => {
-          const probabilities = await this.#batcher.submit(model, input, { cancel: deadline });
-          return { probabilities, top: topK(probabilities, model.labels, k) };
+          const { probabilities, embedding } = await this.#batcher.submit(model, input, {
+            cancel: deadline,
+          });
+          return { probabilities, embedding, top: topK(probabilities, model.labels, k) };
         }),
       );
-      this.#answered(model, predictions, started);
+      this.#answered(model, predictions, started, meta, () =>
+        predictions.map((prediction, i) => ({
+          ...prediction,
+          input: inputs[i] as Float32Array,
+          pixels: meta.pixels?.[i] ?? null,
+        })),
+      );
       return { model, predictions };
     });
   }
 
-  #answered(model: ServingModel, predictions: PredictionEvent['predictions'], started: number): void {
+  /** Metrics for every answer; observers (if any) get the event built by `observed`. */
+  #answered(
+    model: ServingModel,
+    predictions: readonly InputPrediction[],
+    started: number,
+    meta: RequestMeta,
+    observed: () => ObservedPrediction[],
+  ): void {
     for (const prediction of predictions) {
       const best = prediction.top[0];
       if (best) this.#options.metrics.predicted(best.label, best.probability);
     }
     if (this.#observers.size === 0) return;
-    const event = { model, predictions, latencyMs: performance.now() - started };
+    const event: PredictionEvent = {
+      model,
+      predictions: observed(),
+      latencyMs: performance.now() - started,
+      requestId: meta.requestId,
+      api: meta.api,
+    };
     for (const observer of this.#observers) {
       try {
         observer(event);
@@ -182,6 +260,7 @@ export class PredictionService {
    */
   async #withAdmission<T>(
     count: number,
+    meta: RequestMeta,
     work: (lease: ModelLease, deadline: CancelToken) => Promise<T>,
   ): Promise<T> {
     const { maxQueue, requestTimeoutMs, slot } = this.#options;
@@ -196,6 +275,11 @@ export class PredictionService {
     const lease = slot.acquire();
     if (!lease) {
       throw unavailable('MODEL_NOT_READY', 'no model is loaded yet', 2, 'retry once GET /readyz answers 200');
+    }
+    const mismatch = meta.expect && modelMismatch(lease.model, meta.expect);
+    if (mismatch) {
+      lease.release();
+      throw mismatch;
     }
     this.#admitted += count;
     const deadline = new Deadline(requestTimeoutMs);
@@ -253,6 +337,28 @@ class Deadline implements CancelToken {
     clearTimeout(this.#timer);
     this.#listeners.clear();
   }
+}
+
+/** A 404 when `model` is not the model (or version) the request named, else undefined. */
+export function modelMismatch(
+  model: Pick<ServingModel, 'name' | 'version'>,
+  expect: { name: string; version?: string },
+): HttpError | undefined {
+  if (expect.name !== model.name) {
+    return new HttpError(
+      404,
+      'MODEL_NOT_FOUND',
+      `unknown model '${expect.name}'; this server serves '${model.name}'`,
+    );
+  }
+  if (expect.version !== undefined && expect.version !== model.version) {
+    return new HttpError(
+      404,
+      'MODEL_VERSION_NOT_FOUND',
+      `model '${model.name}' has no version '${expect.version}'; the version being served is '${model.version}'`,
+    );
+  }
+  return undefined;
 }
 
 function prefixed(error: HttpError, label: string): HttpError {

@@ -102,10 +102,10 @@ describe('POST /admin/reload', () => {
     const load = async (uri: string, options: Parameters<typeof loadServingModel>[1]) => {
       const model: ServingModel = await loadServingModel(uri, options);
       const run = model.predictBatch.bind(model);
-      model.predictBatch = async (inputs) => {
+      model.predictBatch = async (inputs, predictOptions) => {
         if (gate) reached();
         await gate;
-        return run(inputs);
+        return run(inputs, predictOptions);
       };
       return model;
     };

@@ -32,6 +32,8 @@ export interface ModelManagerOptions {
   warmupBatchSizes: number[];
   /** The loader; tests substitute one that fails on cue. */
   load: (uri: string, options: LoadServingModelOptions) => Promise<ServingModel>;
+  /** Told about every model that starts serving (the first and each swapped in), e.g. to reset drift monitoring. */
+  onServing?: (model: ServingModel) => void;
 }
 
 /**
@@ -67,6 +69,7 @@ export class ModelManager {
       const model = await this.#load();
       this.#options.slot.replace(model);
       this.#options.metrics.modelServing(model);
+      this.#options.onServing?.(model);
       this.#state = 'ready';
       this.#options.logger.info(
         {
@@ -135,6 +138,7 @@ export class ModelManager {
       this.#state = 'ready';
       this.#failedSha256 = undefined;
       metrics.modelServing(model);
+      this.#options.onServing?.(model);
       metrics.reloads.inc({ trigger });
       logger.info(
         {

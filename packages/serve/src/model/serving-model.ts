@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { type Logger, ModelLoadError, type Storage } from '@tfmlops/core';
 import { normalizationTable } from '@tfmlops/data';
 import { type LoadedBundle, loadBundle } from '@tfmlops/model';
@@ -24,7 +25,7 @@ export async function loadServingModel(uri: string, options: LoadServingModelOpt
     cacheDir: options.cacheDir,
     logger: options.logger,
   });
-  const model = servingModelFrom(bundle, started);
+  const model = servingModelFrom(bundle, started, options.logger);
   try {
     for (const size of options.warmupBatchSizes) await warmUp(model, size);
   } catch (error) {
@@ -35,13 +36,14 @@ export async function loadServingModel(uri: string, options: LoadServingModelOpt
   return model;
 }
 
-function servingModelFrom(bundle: LoadedBundle, started: number): ServingModel {
+function servingModelFrom(bundle: LoadedBundle, started: number, logger?: Logger): ServingModel {
   const { manifest } = bundle;
   const inputShape = manifest.inputShape;
   const [height, width, channels] = inputShape;
   const imageSize = height * width * channels;
   const classes = manifest.labels.length;
   const logits = manifest.model.outputs === 'logits';
+  const embeddingModel = embeddingProbe(bundle, logger);
   let disposed = false;
   return {
     name: manifest.name,
@@ -54,9 +56,10 @@ function servingModelFrom(bundle: LoadedBundle, started: number): ServingModel {
     inputShape,
     preprocess: manifest.preprocess,
     normalizationTable: normalizationTable(manifest.normalization, channels),
+    embeddingLayer: embeddingModel ? manifest.model.embeddingLayer : null,
     backend: tf.getBackend(),
     loadSeconds: (performance.now() - started) / 1000,
-    async predictBatch(inputs) {
+    async predictBatch(inputs, options = {}) {
       if (disposed) throw new Error(`model ${manifest.name}@${manifest.version} was disposed`);
       const batch = inputs.length;
       const data = new Float32Array(batch * imageSize);
@@ -66,39 +69,90 @@ function servingModelFrom(bundle: LoadedBundle, started: number): ServingModel {
         }
         data.set(input, i * imageSize);
       });
-      const probabilities = tf.tidy(() => {
-        const output = bundle.model.predictOnBatch(tf.tensor4d(data, [batch, height, width, channels]));
-        const scores = Array.isArray(output) ? (output[0] as tf.Tensor) : (output as tf.Tensor);
-        return logits ? tf.softmax(scores) : scores;
+      const probe = options.embeddings ? embeddingModel : undefined;
+      const [probabilities, embedding] = tf.tidy(() => {
+        const x = tf.tensor4d(data, [batch, height, width, channels]);
+        // One network run: the probe's outputs are [embedding layer, the model's own outputs...].
+        const outputs = probe ? (probe.predictOnBatch(x) as tf.Tensor[]) : [bundle.model.predictOnBatch(x)];
+        const first = outputs[probe ? 1 : 0] as tf.Tensor | tf.Tensor[];
+        const scores = Array.isArray(first) ? (first[0] as tf.Tensor) : first;
+        const result = logits ? tf.softmax(scores) : scores;
+        return probe ? [result, tf.reshape(outputs[0] as tf.Tensor, [batch, -1])] : [result];
       });
       let flat: Float32Array;
+      let embeddingFlat: Float32Array | undefined;
       try {
-        flat = (await probabilities.data()) as Float32Array;
+        [flat, embeddingFlat] = (await Promise.all([probabilities!.data(), embedding?.data()])) as [
+          Float32Array,
+          Float32Array | undefined,
+        ];
       } finally {
-        probabilities.dispose();
+        probabilities!.dispose();
+        embedding?.dispose();
       }
-      return Array.from({ length: batch }, (_, i) => flat.slice(i * classes, (i + 1) * classes));
+      const dimensions = embeddingFlat ? embeddingFlat.length / batch : 0;
+      return {
+        probabilities: Array.from({ length: batch }, (_, i) => flat.slice(i * classes, (i + 1) * classes)),
+        embeddings: embeddingFlat
+          ? Array.from({ length: batch }, (_, i) =>
+              (embeddingFlat as Float32Array).slice(i * dimensions, (i + 1) * dimensions),
+            )
+          : null,
+      };
     },
     dispose() {
       if (disposed) return;
       disposed = true;
+      // The probe shares the bundle's layers (and their weights): disposing the bundle frees both.
       bundle.dispose();
     },
   };
 }
 
-/** One prediction on a batch of zeros; NaN or probabilities that do not sum to 1 mean the weights are broken. */
+/**
+ * A second view of the bundle's network with two outputs, the embedding layer's and the model's own, built once per
+ * loaded bundle, so embeddings cost no second network run. Undefined when the bundle names no embedding layer, or a
+ * layer the network does not have (then drift monitoring goes without the embedding feature).
+ */
+function embeddingProbe(bundle: LoadedBundle, logger?: Logger): tfl.LayersModel | undefined {
+  const layerName = bundle.manifest.model.embeddingLayer;
+  if (!layerName) return undefined;
+  const model = bundle.model;
+  let output: tfl.SymbolicTensor | tfl.SymbolicTensor[];
+  try {
+    output = model.getLayer(layerName).output;
+  } catch {
+    logger?.warn(
+      { model: bundle.manifest.name, layer: layerName },
+      'the bundle names an embedding layer its network does not have; drift monitoring goes without embeddings',
+    );
+    return undefined;
+  }
+  if (Array.isArray(output)) return undefined;
+  return tfl.model({ inputs: model.inputs, outputs: [output, ...model.outputs] });
+}
+
+/**
+ * One prediction on a batch of zeros (with embeddings when the model has them, so that path is checked too); NaN or
+ * probabilities that do not sum to 1 mean the weights are broken.
+ */
 async function warmUp(model: ServingModel, batchSize: number): Promise<void> {
   const input = new Float32Array(model.inputShape.reduce((a, b) => a * b, 1));
-  const outputs = await model.predictBatch(Array.from({ length: batchSize }, () => input));
-  const bad = outputs.find((row) => {
+  const { probabilities, embeddings } = await model.predictBatch(
+    Array.from({ length: batchSize }, () => input),
+    { embeddings: model.embeddingLayer !== null },
+  );
+  const bad = probabilities.find((row) => {
     const sum = row.reduce((a, b) => a + b, 0);
     return !row.every(Number.isFinite) || Math.abs(sum - 1) > 1e-3;
   });
-  if (bad) {
+  const badEmbedding = embeddings?.find((row) => !row.every(Number.isFinite));
+  if (bad || badEmbedding) {
     throw new ModelLoadError(
       'MODEL_WARMUP_FAILED',
-      `the warm-up prediction of ${model.name}@${model.version} gave ${Array.from(bad.slice(0, 4)).join(', ')}…, not probabilities`,
+      bad
+        ? `the warm-up prediction of ${model.name}@${model.version} gave ${Array.from(bad.slice(0, 4)).join(', ')}…, not probabilities`
+        : `the warm-up embedding (layer ${model.embeddingLayer}) of ${model.name}@${model.version} is not finite`,
       { hint: 'the weights are broken (NaN or infinite); retrain or re-export the bundle' },
     );
   }

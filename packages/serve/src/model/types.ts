@@ -10,6 +10,18 @@ export interface ModelInputSpec {
   normalizationTable: Float32Array;
 }
 
+export interface PredictOptions {
+  /** Also return the embedding layer's output (drift monitoring, prediction logging). */
+  embeddings?: boolean;
+}
+
+export interface BatchOutput {
+  /** Per input, every class probability in label order. */
+  probabilities: Float32Array[];
+  /** Per input, the embedding layer's output flattened; null when not asked for or the bundle names no layer. */
+  embeddings: Float32Array[] | null;
+}
+
 /** A loaded, verified and warmed bundle that answers predictions. */
 export interface ServingModel extends ModelInputSpec {
   name: string;
@@ -26,10 +38,13 @@ export interface ServingModel extends ModelInputSpec {
   backend: string;
   /** Seconds from the start of loading to the end of the warm-up. */
   loadSeconds: number;
+  /** The layer whose output is the embedding drift monitoring compares (null: the bundle names none). */
+  embeddingLayer: string | null;
   /**
-   * Class probabilities (label order) for a batch of normalised HWC inputs, one Float32Array per input. All
-   * tensors it makes are disposed before it resolves.
+   * Class probabilities (label order) for a batch of normalised HWC inputs, one Float32Array per input, and with
+   * `embeddings: true` (and an embedding layer) that layer's output per input from the same network run. All tensors
+   * it makes are disposed before it resolves.
    */
-  predictBatch(inputs: readonly Float32Array[]): Promise<Float32Array[]>;
+  predictBatch(inputs: readonly Float32Array[], options?: PredictOptions): Promise<BatchOutput>;
   dispose(): void;
 }

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, linearBuckets, Registry } from 'prom-client';
+import type { DriftRow } from '../drift/evaluate.ts';
 import type { ServingModel } from '../model/types.ts';
+import type { PredictionLogStats } from '../prediction-log/prediction-logger.ts';
 
 /** Latency buckets in seconds: sub-millisecond inference up to slow uploads. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -8,7 +10,13 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 export interface MetricsSources {
   /** Images admitted and not yet answered (decoding or waiting for the network). */
   queueDepth(): number;
+  /** The prediction logger's counters, when logging is on. */
+  predictionLog?(): PredictionLogStats | undefined;
+  /** Inputs in the drift monitor's window, when monitoring is on. */
+  driftWindow?(): number | undefined;
 }
+
+type DriftLabels = 'feature' | 'test';
 
 /**
  * Every Prometheus metric of the service, in a registry of its own (so two apps in one process, as in tests, never
@@ -27,6 +35,11 @@ export class ServeMetrics {
   readonly reloads: Counter<'trigger'>;
   readonly reloadFailures: Counter<'trigger'>;
   readonly modelInfo: Gauge<'name' | 'version' | 'backend' | 'sha256'>;
+  readonly driftScore: Gauge<DriftLabels>;
+  readonly driftStatistic: Gauge<DriftLabels>;
+  readonly driftThreshold: Gauge<DriftLabels>;
+  readonly driftDetected: Gauge<DriftLabels>;
+  readonly driftEvaluations: Counter<'outcome'>;
 
   constructor(sources: MetricsSources, options: { maxBatch: number }) {
     const registers = [this.registry];
@@ -124,6 +137,97 @@ export class ServeMetrics {
       labelNames: ['name', 'version', 'backend', 'sha256'],
       registers,
     });
+    this.driftScore = new Gauge({
+      name: 'drift_score',
+      help: "p-value of each feature's drift test, live window vs the bundle's reference (absent until the window holds DRIFT_MIN_SAMPLES inputs)",
+      labelNames: ['feature', 'test'],
+      registers,
+    });
+    this.driftStatistic = new Gauge({
+      name: 'drift_statistic',
+      help: 'The statistic behind drift_score: KS D, chi-square, or MMD squared',
+      labelNames: ['feature', 'test'],
+      registers,
+    });
+    this.driftThreshold = new Gauge({
+      name: 'drift_threshold',
+      help: 'drift_detected is 1 when drift_score falls below this (the configured level, Bonferroni-corrected)',
+      labelNames: ['feature', 'test'],
+      registers,
+    });
+    this.driftDetected = new Gauge({
+      name: 'drift_detected',
+      help: 'Whether the last drift test of the feature found drift (1) or not (0)',
+      labelNames: ['feature', 'test'],
+      registers,
+    });
+    this.driftEvaluations = new Counter({
+      name: 'drift_evaluations_total',
+      help: 'Drift tests of the live window, by outcome (ok, failed)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    new Gauge({
+      name: 'drift_window_inputs',
+      help: "Live inputs in the drift monitor's window",
+      registers,
+      collect() {
+        const size = sources.driftWindow?.();
+        if (size !== undefined) this.set(size);
+      },
+    });
+    const logStats = () => sources.predictionLog?.();
+    const seen = { written: 0, dropped: 0, failedWrites: 0 };
+    new Counter({
+      name: 'prediction_log_records_total',
+      help: 'Prediction log records, by outcome: written to storage, or dropped (buffer full)',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        const stats = logStats();
+        if (!stats) return;
+        // The logger keeps the totals; the counter catches up with them at every scrape.
+        this.inc({ outcome: 'written' }, stats.written - seen.written);
+        this.inc({ outcome: 'dropped' }, stats.dropped - seen.dropped);
+        seen.written = stats.written;
+        seen.dropped = stats.dropped;
+      },
+    });
+    new Counter({
+      name: 'prediction_log_write_failures_total',
+      help: 'Batch writes of the prediction log that failed (their records stay buffered and are retried)',
+      registers,
+      collect() {
+        const stats = logStats();
+        if (!stats) return;
+        this.inc(stats.failedWrites - seen.failedWrites);
+        seen.failedWrites = stats.failedWrites;
+      },
+    });
+    new Gauge({
+      name: 'prediction_log_buffered_records',
+      help: 'Prediction log records waiting to be written',
+      registers,
+      collect() {
+        const stats = logStats();
+        if (stats) this.set(stats.buffered);
+      },
+    });
+  }
+
+  /** Publishes a drift evaluation: one series per feature and test (scores only once there are some). */
+  driftRows(rows: readonly DriftRow[]): void {
+    this.driftScore.reset();
+    this.driftStatistic.reset();
+    this.driftThreshold.reset();
+    this.driftDetected.reset();
+    for (const row of rows) {
+      const labels = { feature: row.feature, test: row.test };
+      this.driftThreshold.set(labels, row.threshold);
+      this.driftDetected.set(labels, row.drifted ? 1 : 0);
+      if (row.score !== null) this.driftScore.set(labels, row.score);
+      if (row.statistic !== null) this.driftStatistic.set(labels, row.statistic);
+    }
   }
 
   /** Records the model now serving: its info labels and how long it took to load. */

@@ -39,12 +39,8 @@ export function registerErrorHandlers(
   options: { bodyLimitBytes: number; onRejected?: (code: string) => void },
 ): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const { status, body, retryAfter } = describe(error, request, options.bodyLimitBytes);
-    if (status >= 500 && !(error instanceof HttpError)) {
-      request.log.error({ err: error }, 'request failed with an unexpected error');
-    } else {
-      request.log.info({ status, code: body.error.code, reason: body.error.message }, 'request refused');
-    }
+    const { status, body, retryAfter } = describeError(error, request, options.bodyLimitBytes);
+    logFailure(error, request, status, body);
     if (request.routeOptions.url?.startsWith('/predict')) options.onRejected?.(body.error.code);
     send(reply, status, body, retryAfter);
   });
@@ -59,13 +55,23 @@ export function registerErrorHandlers(
   });
 }
 
+/** The log line of a refused or failed request: the stack only for unexpected errors. */
+export function logFailure(error: unknown, request: FastifyRequest, status: number, body: ErrorBody): void {
+  if (status >= 500 && !(error instanceof HttpError)) {
+    request.log.error({ err: error }, 'request failed with an unexpected error');
+  } else {
+    request.log.info({ status, code: body.error.code, reason: body.error.message }, 'request refused');
+  }
+}
+
 function send(reply: FastifyReply, status: number, body: ErrorBody, retryAfter?: number): void {
   if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
   // A failure can happen after a route chose its content type (e.g. text/html); errors are always JSON.
   reply.code(status).type('application/json; charset=utf-8').serializer(JSON.stringify).send(body);
 }
 
-function describe(
+/** An error as the service answers it: status, body and Retry-After. Anything unexpected is a bare 500. */
+export function describeError(
   error: FastifyError,
   request: FastifyRequest,
   bodyLimitBytes: number,

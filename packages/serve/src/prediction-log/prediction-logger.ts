@@ -76,6 +76,11 @@ export class PredictionLogger {
     return true;
   }
 
+  /** Counts records given up before they reached `offer` (e.g. too many images waiting to be encoded). */
+  countDropped(count = 1): void {
+    this.counters.dropped += count;
+  }
+
   get stats(): PredictionLogStats {
     return { ...this.counters, buffered: this.buffer.length };
   }

@@ -30,7 +30,10 @@ export const predictRoutes: FastifyPluginAsyncZod<ServeContext> = async (app, co
         maxFiles: 1,
         bodyLimitBytes: config.bodyLimitBytes,
       });
-      const result = await predictions.classifyImages([{ bytes: image!.bytes }], request.query.top_k);
+      const result = await predictions.classifyImages([{ bytes: image!.bytes }], request.query.top_k, {
+        requestId: request.id,
+        api: 'predict',
+      });
       return {
         model: { name: result.model.name, version: result.model.version },
         predictions: result.predictions[0]!.top,
@@ -64,6 +67,7 @@ export const predictRoutes: FastifyPluginAsyncZod<ServeContext> = async (app, co
           label: `file ${i + 1} of ${images.length}${image.filename ? ` (${JSON.stringify(image.filename)})` : ''}`,
         })),
         request.query.top_k,
+        { requestId: request.id, api: 'predict_batch' },
       );
       return {
         model: { name: result.model.name, version: result.model.version },
