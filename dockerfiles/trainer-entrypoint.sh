@@ -17,7 +17,9 @@
 # (TFMLOPS_NATIVE: gpu -> tensorflow-gpu, cpu -> tensorflow, none -> wasm): a GPU image on a machine where the GPU
 # stack does not work stops with the reason instead of training on wasm. Set TFMLOPS_BACKEND=auto to allow that.
 set -eu
-cd /app
+# The image's workspace; a variable only so the tests can run this script outside the image.
+app=${TFMLOPS_APP_DIR:-/app}
+cd "$app"
 
 if [ -z "${TFMLOPS_BACKEND:-}" ]; then
   case "${TFMLOPS_NATIVE:-none}" in
@@ -42,7 +44,7 @@ shift
 if [ "$command" = healthcheck ]; then
   # The doctor starts every backend for real; healthy means the one this image trains on works here.
   report=$(pnpm run --silent doctor --json) || true
-  printf '%s' "$report" | node /app/dockerfiles/trainer-healthcheck.mjs
+  printf '%s' "$report" | node "$app/dockerfiles/trainer-healthcheck.mjs"
   exit $?
 fi
 
@@ -59,7 +61,7 @@ if [ "$command" = train ]; then
   fi
 fi
 
-script=$(node -p 'require("/app/package.json").scripts[process.argv[1]] ?? ""' "$command")
+script=$(node -p 'require(process.argv[1]).scripts[process.argv[2]] ?? ""' "$app/package.json" "$command")
 case "$script" in
   "tsx "*)
     # shellcheck disable=SC2086 # a package.json script: plain words, no quotes or globs
