@@ -4,3 +4,4 @@ export * from './errors.ts';
 export * from './logger.ts';
 export * from './logging-config.ts';
 export * from './storage/index.ts';
+export { startModuleWorker } from './workers/start-worker.ts';

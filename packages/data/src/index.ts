@@ -18,6 +18,18 @@ export { decodeShard, encodeShard, SHARD_FORMAT_VERSION, type Shard } from './fo
 export { type AugmentFn, composeAugmentations, randomFlip, randomShift } from './loader/augment.ts';
 export type { Batch, BatchOptions, BatchSource } from './loader/batches.ts';
 export {
+  type CaptionLine,
+  CHART_FONT,
+  type ChartSpec,
+  type GridTile,
+  type ImageGridOptions,
+  type RenderChartOptions,
+  renderChartPng,
+  renderChartSvg,
+  renderImageGrid,
+  svgToPng,
+} from './plot/index.ts';
+export {
   datasetNameFor,
   datasetUriFor,
   type LoadSourceFn,
@@ -36,3 +48,4 @@ export { type ReportOptions, writeReport } from './report/report.ts';
 export type { DataReport } from './report/report-types.ts';
 export { type LoadSourceOptions, loadSource, SOURCE_KINDS, sourceConfigSchema } from './sources/index.ts';
 export type { EncodedImage, RawPixels, SourceDataset, SourceSample } from './sources/types.ts';
+export { createRandom, deriveSeed, type Random, shuffleInPlace } from './util/random.ts';

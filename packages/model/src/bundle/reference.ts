@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { Batch } from '@tfmlops/data';
+import { type Batch, createRandom } from '@tfmlops/data';
 import { z } from 'zod';
 
 /**
@@ -111,7 +111,7 @@ export async function computeReferenceStatistics(
   const { normalization, numClasses, embeddingLayer } = options;
   const sampleSize = options.sampleSize ?? 1000;
   const embeddingSampleSize = options.embeddingSampleSize ?? 500;
-  const random = mulberry32(options.seed ?? 0);
+  const random = createRandom(options.seed ?? 0);
   const probe = embeddingLayer
     ? tfl.model({
         inputs: model.inputs,
@@ -217,15 +217,4 @@ class Reservoir<T = number> {
       if (j < this.capacity) this.items[j] = item;
     }
   }
-}
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
