@@ -7,6 +7,7 @@ import {
   ConfigError,
   createLogger,
   createStorage,
+  loggingConfigSchema,
   parseExperimentArgs,
   parseOverride,
   runCli,
