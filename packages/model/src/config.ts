@@ -2,14 +2,7 @@ import { composeConfigSchema, loggingConfigSchema } from '@tfmlops/core';
 import { dataConfigSchema } from '@tfmlops/data';
 import { runtimeConfigSchema } from '@tfmlops/runtime';
 import { z } from 'zod';
-
-/** `model:` section of an experiment file: which network to build. */
-export const modelConfigSchema = z
-  .strictObject({
-    architecture: z.enum(['cnn']).default('cnn'),
-  })
-  .prefault({});
-export type ModelConfig = z.output<typeof modelConfigSchema>;
+import { modelConfigSchema } from './architectures/model-config.ts';
 
 /** `train:` section of an experiment file: the optimisation loop. */
 export const trainConfigSchema = z

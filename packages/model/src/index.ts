@@ -1,4 +1,4 @@
-export { ARCHITECTURES, type ArchitectureOptions, createCnn } from './architectures/cnn.ts';
+export * from './architectures/index.ts';
 export {
   type BundleContents,
   type PublishedBundle,
@@ -46,12 +46,12 @@ export {
 export {
   type ExperimentConfig,
   experimentConfigSchema,
-  type ModelConfig,
-  modelConfigSchema,
   type TrainConfig,
   trainConfigSchema,
 } from './config.ts';
+export * from './evaluate/index.ts';
 export { saveModel } from './save-model.ts';
+export * from './tracking/index.ts';
 export {
   accuracy,
   type EpochMetrics,

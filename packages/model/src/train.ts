@@ -12,7 +12,7 @@ import {
   selectBackend,
   type TrainStep,
 } from '@tfmlops/runtime';
-import { ARCHITECTURES } from './architectures/cnn.ts';
+import { buildModel } from './architectures/factories.ts';
 import type { ExperimentConfig } from './config.ts';
 
 export type { ExperimentConfig } from './config.ts';
@@ -55,10 +55,11 @@ export async function train(config: ExperimentConfig, deps: TrainDependencies): 
   const data: TrainingData = await openDataset(prepared.uri, { storage });
   logger.info({ dataset: prepared.uri, version: data.version, train: data.count('train') }, 'dataset ready');
 
-  const model = ARCHITECTURES[config.model.architecture]({
-    inputShape: data.imageShape,
-    numClasses: data.classNames.length,
-  });
+  const model = await buildModel(
+    config.model,
+    { inputShape: data.imageShape, numClasses: data.classNames.length, seed: config.train.seed },
+    { storage },
+  );
   const optimizer = tf.train.adam(config.train.learningRate);
   const workers = dataParallelWorkersFor(config.runtime, backend.backend);
   const parallel = workers > 0 ? await DataParallelTrainer.create(model, { workers }) : undefined;

@@ -43,7 +43,13 @@ export function confusionMatrixSpec(evaluation: Evaluation, split = 'test'): Cha
   return {
     title: {
       text: `Confusion matrix, ${split} split`,
-      subtitle: `${thousands(evaluation.examples)} examples, accuracy ${percent(evaluation.accuracy)}; rows: true class, columns: predicted class; colour: share of the true class`,
+      subtitle: [
+        `${thousands(evaluation.examples)} examples, accuracy ${percent(evaluation.accuracy)}`,
+        'rows: true class; columns: predicted class; colour: share of the row',
+        ...(k > MAX_CLASSES_WITH_COUNTS
+          ? ['(too many classes to print counts: see confusionMatrix in evaluation.json)']
+          : []),
+      ],
       subtitleFontSize: 12,
       subtitleColor: '#555',
     },
@@ -62,19 +68,19 @@ export function confusionMatrixSpec(evaluation: Evaluation, split = 'test'): Cha
     },
     layer: [
       {
-        mark: { type: 'rect', stroke: '#ffffff', strokeWidth: k > 40 ? 0 : 1 },
+        mark: { type: 'rect', stroke: '#e0e0e0', strokeWidth: k > 40 ? 0 : 0.5 },
         encoding: {
           color: {
             field: 'share',
             type: 'quantitative',
-            scale: { scheme: 'blues', domain: [0, 1] },
+            // sqrt: a 2% confusion still shows a tint; zero stays white.
+            scale: { type: 'sqrt', domain: [0, 1], range: ['#ffffff', '#08519c'], interpolate: 'rgb' },
             legend: {
               title: 'share of row',
               format: '.0%',
               gradientLength: Math.max(120, Math.min(300, cell * k)),
             },
           },
-          tooltip: [{ field: 'count' }, { field: 'share', format: '.1%' }],
         },
       },
       ...(showCounts
@@ -118,7 +124,7 @@ export function reliabilitySpec(evaluation: Evaluation, split = 'test'): ChartSp
       domain: ['accuracy', 'gap to mean confidence', 'perfect calibration'],
       range: ['#4c78a8', '#e45756', '#777777'],
     },
-    legend: { orient: 'top-left', fillColor: '#ffffffdd', padding: 6, labelFontSize: 12 },
+    legend: { orient: 'top-left', fillColor: '#ffffffdd', padding: 6, labelFontSize: 12, labelLimit: 400 },
   } as const;
   const x = {
     field: 'lower',
@@ -143,7 +149,7 @@ export function reliabilitySpec(evaluation: Evaluation, split = 'test'): ChartSp
             data: { values: bars.map((bar) => ({ ...bar, series: 'accuracy' })) },
             mark: { type: 'rect', stroke: '#ffffff', strokeWidth: 1 },
             encoding: {
-              x,
+              x: { ...x, axis: { ...x.axis, title: null } },
               x2: { field: 'upper' },
               y: {
                 field: 'accuracy',
@@ -157,7 +163,7 @@ export function reliabilitySpec(evaluation: Evaluation, split = 'test'): ChartSp
           },
           {
             data: { values: bars.map((bar) => ({ ...bar, series: 'gap to mean confidence' })) },
-            mark: { type: 'rect', opacity: 0.45 },
+            mark: { type: 'rect', opacity: 0.4, stroke: '#c0392b', strokeWidth: 1.5, strokeOpacity: 0.9 },
             encoding: {
               x,
               x2: { field: 'upper' },
@@ -191,7 +197,7 @@ export function reliabilitySpec(evaluation: Evaluation, split = 'test'): ChartSp
               y: {
                 field: 'count',
                 type: 'quantitative',
-                axis: { title: 'examples', tickCount: 3, format: '~s' },
+                axis: { title: 'examples', tickCount: 3, format: ',d' },
                 scale: { domainMax: Math.max(1, ...bars.map((bar) => bar.count)) * 1.3 },
               },
               y2: { datum: 0 },

@@ -6,11 +6,18 @@ export {
   type EvaluateOptions,
   evaluateModel,
 } from './evaluate.ts';
+export {
+  type EvaluateDatasetOptions,
+  type EvaluationDataset,
+  evaluateDataset,
+  evaluationSummary,
+} from './evaluate-dataset.ts';
 export { ECE_DEFINITION } from './metrics.ts';
 export {
   EVALUATION_FILES,
   type EvaluationReportOptions,
   renderMisclassified,
+  writeCurves,
   writeEvaluationReport,
 } from './report.ts';
 export type {

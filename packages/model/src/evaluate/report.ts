@@ -73,10 +73,20 @@ export async function writeEvaluationReport(
     options.logger?.debug('no image lookup given: misclassified.png not drawn');
   }
   if (options.history && options.history.length > 0) {
-    await put(EVALUATION_FILES.curves, await renderChartPng(curvesSpec(options.history)), 'image/png');
+    written.push(await writeCurves(options.history, { storage, dir }));
   }
   options.logger?.info({ dir, files: written.length }, 'evaluation report written');
   return written;
+}
+
+/** Writes curves.png (loss and accuracy per epoch) from metrics.jsonl rows; e.g. after every epoch. */
+export async function writeCurves(
+  history: readonly EpochRow[],
+  options: { storage: Storage; dir: string },
+): Promise<string> {
+  const uri = joinUri(options.dir, EVALUATION_FILES.curves);
+  await options.storage.write(uri, await renderChartPng(curvesSpec(history)), { contentType: 'image/png' });
+  return uri;
 }
 
 /**
