@@ -22,12 +22,14 @@ RUN npm install -g "pnpm@${PNPM_VERSION}"
 WORKDIR /src
 # Every package the lockfile names, fetched into the store from the lockfile alone: a source change reuses this layer.
 COPY pnpm-lock.yaml pnpm-workspace.yaml ./
-RUN pnpm fetch --prod --store-dir /pnpm-store
+RUN pnpm fetch --prod --ignore-scripts --store-dir /pnpm-store
 COPY package.json tsconfig.base.json tsconfig.json ./
 COPY packages/ packages/
-# The service package with its production dependencies only (the workspace packages copied in), offline from the
-# store. Scripts off: the one native package wanted is built next, on its own.
-RUN pnpm --filter @tfmlops/serve deploy --prod --legacy --offline --ignore-scripts --store-dir /pnpm-store /out
+# The service package with its production dependencies only, at the lockfile's versions, offline from the store;
+# the workspace packages it uses are copied in (injected) rather than linked. Scripts off: the one native package
+# wanted is built next, on its own.
+RUN pnpm --config.inject-workspace-packages=true --filter @tfmlops/serve deploy --prod --offline --ignore-scripts \
+      --store-dir /pnpm-store /out
 COPY dockerfiles/install-native.sh /usr/local/bin/install-native
 RUN install-native "${NATIVE}" optional /out/node_modules/@tfmlops/runtime \
  && find /out/node_modules/.pnpm \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \) -type f -delete

@@ -123,7 +123,7 @@ describe('api.dockerfile', () => {
   it('is multi-stage on a slim Debian Node base, with production dependencies only', () => {
     expect(dockerfile.stages.length).toBeGreaterThanOrEqual(2);
     expect(final.resolvedImage).toMatch(/^node:20-(bookworm|bullseye)-slim$/);
-    expect(readRepoFile('dockerfiles/api.dockerfile')).toMatch(/pnpm --filter @tfmlops\/serve deploy --prod/);
+    expect(readRepoFile('dockerfiles/api.dockerfile')).toMatch(/--filter @tfmlops\/serve deploy --prod/);
   });
 
   it('runs as a non-root user', () => {

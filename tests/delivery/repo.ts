@@ -56,7 +56,9 @@ const PNPM_BUILTINS = new Set([
 export function unknownPnpmCommands(text: string): string[] {
   const scripts = rootScripts();
   const unknown = new Set<string>();
-  for (const match of text.matchAll(/(?<![\w@/-])pnpm(?:\s+run)?(?:\s+--silent)?\s+([a-z][\w:-]*)/g)) {
+  for (const match of text.matchAll(
+    /(?<![\w@/-])pnpm(?:[ \t]+run)?(?:[ \t]+--silent)?[ \t]+([a-z][\w:-]*)/g,
+  )) {
     const name = match[1]!;
     if (!(name in scripts) && !PNPM_BUILTINS.has(name)) unknown.add(name);
   }
