@@ -30,6 +30,11 @@ COPY packages/ packages/
 # wanted is built next, on its own.
 RUN pnpm --config.inject-workspace-packages=true --filter @tfmlops/serve deploy --prod --offline --ignore-scripts \
       --store-dir /pnpm-store /out
+# The service runs its TypeScript through tsx's loader (`node --import tsx`), which must resolve from /app: link the
+# tsx the workspace packages depend on, at the lockfile's version.
+RUN tsx=$(cd /out/node_modules/@tfmlops/core && node -p "path.dirname(require.resolve('tsx/package.json'))") \
+ && ln -s "$(realpath --relative-to=/out/node_modules "$tsx")" /out/node_modules/tsx \
+ && cd /out && node --import tsx -e "console.log('tsx', require('tsx/package.json').version)"
 COPY dockerfiles/install-native.sh /usr/local/bin/install-native
 RUN install-native "${NATIVE}" optional /out/node_modules/@tfmlops/runtime \
  && find /out/node_modules/.pnpm \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \) -type f -delete
