@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'tests/**/*.test.ts'],
+    include: ['packages/*/src/**/*.test.ts', 'tests/**/*.test.ts', 'bench/**/*.test.ts'],
     // wasm kernels and training steps are CPU-heavy on a 2-core machine; keep forks few and timeouts generous.
     pool: 'forks',
     maxWorkers: 2,

@@ -1,16 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Summary } from './stats.ts';
 
 export const BENCH_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
-
-/** One line describing where a benchmark ran, recorded with every result. */
-export function describeMachine(): string {
-  const cpu = cpus()[0]?.model ?? 'unknown cpu';
-  return `${cpus().length} x ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${loadavg()[0]!.toFixed(2)} at start`;
-}
 
 function writeAtomic(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
@@ -18,9 +11,9 @@ function writeAtomic(path: string, text: string): void {
   renameSync(`${path}.tmp`, path);
 }
 
-/** Writes bench/results/<name>-<timestamp>.json and <name>-latest.json. */
-export function writeResults(name: string, data: unknown): string {
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+/** Writes bench/results/<name>-<timestamp>.json and <name>-latest.json; returns the first. */
+export function writeResults(name: string, data: unknown, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[:.]/g, '-');
   const text = `${JSON.stringify(data, null, 2)}\n`;
   const file = join(BENCH_DIR, 'results', `${name}-${stamp}.json`);
   writeAtomic(file, text);
@@ -28,24 +21,21 @@ export function writeResults(name: string, data: unknown): string {
   return file;
 }
 
-/** Replaces the section between `<!-- name:start -->` and `<!-- name:end -->` in bench/README.md. */
-export function updateReadmeSection(name: string, markdown: string): void {
-  const path = join(BENCH_DIR, 'README.md');
-  let readme: string;
-  try {
-    readme = readFileSync(path, 'utf8');
-  } catch {
-    readme =
-      '# Benchmarks\n\nEach benchmark runs our code and a peer side by side in one run: `pnpm bench <name>`.\n';
-  }
+/** `readme` with the section between `<!-- name:start -->` and `<!-- name:end -->` replaced (appended if absent). */
+export function replaceSection(readme: string, name: string, markdown: string): string {
   const start = `<!-- ${name}:start -->`;
   const end = `<!-- ${name}:end -->`;
   const block = `${start}\n${markdown.trim()}\n${end}`;
-  const pattern = new RegExp(`${start}[\\s\\S]*?${end}`);
-  writeAtomic(
-    path,
-    pattern.test(readme) ? readme.replace(pattern, block) : `${readme.trimEnd()}\n\n${block}\n`,
-  );
+  const from = readme.indexOf(start);
+  const to = readme.indexOf(end);
+  if (from >= 0 && to > from) return `${readme.slice(0, from)}${block}${readme.slice(to + end.length)}`;
+  return `${readme.trimEnd()}\n\n${block}\n`;
+}
+
+/** Replaces a marked section of bench/README.md (see {@link replaceSection}). */
+export function updateReadmeSection(name: string, markdown: string): void {
+  const path = join(BENCH_DIR, 'README.md');
+  writeAtomic(path, replaceSection(readFileSync(path, 'utf8'), name, markdown));
 }
 
 /** Markdown table from rows of cells. */
@@ -57,27 +47,15 @@ export function markdownTable(header: string[], rows: string[][]): string {
   ].join('\n');
 }
 
-/** Debian's python3 (the pyenv one first on PATH lacks torch). */
-export const DEBIAN_PYTHON = '/usr/bin/python3';
+/** A number with thousands separators and `digits` decimals. */
+export function formatNumber(value: number, digits = 0): string {
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
 
-/** Makes sure a Debian python package is importable, installing it with apt when missing; says so when it does. */
-export function ensurePythonModule(module: string, debianPackage: string): boolean {
-  const importable = () => {
-    try {
-      execFileSync(DEBIAN_PYTHON, ['-c', `import ${module}`], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (importable()) return true;
-  process.stderr.write(
-    `peer: python module '${module}' missing; installing Debian package ${debianPackage} with apt-get\n`,
-  );
-  try {
-    execFileSync('apt-get', ['install', '-y', '-qq', debianPackage], { stdio: 'inherit' });
-  } catch {
-    process.stderr.write(`peer: could not install ${debianPackage}; the peer is reported as unavailable\n`);
-  }
-  return importable();
+/** `1,364 (1,340-1,393)`: median, then min-max over rounds. */
+export function formatSummary(summary: Summary | undefined, digits = 0): string {
+  if (!summary) return '-';
+  const median = formatNumber(summary.median, digits);
+  if (summary.n < 2) return `${median} (1 round)`;
+  return `${median} (${formatNumber(summary.min, digits)}-${formatNumber(summary.max, digits)})`;
 }

@@ -1,40 +1,50 @@
 /**
- * Child process of `pnpm bench train`: measures one engine (bench/train/engines.ts) and prints one JSON line,
- * `{"result": ...}` or `{"unavailable": "..."}`. A process per engine gives each its own wasm module and thread
- * count (fixed once the backend starts) and keeps one engine's JIT and heap state out of the next measurement.
+ * Child process of `pnpm bench train`: measures one of our engines (bench/train/engines.ts) and prints one JSON line,
+ * `{"sample": ...}` or `{"unavailable": "..."}`. A process per engine and round gives each its own wasm module and
+ * thread count (fixed once the backend starts) and keeps one engine's JIT and heap state out of the next.
+ *
+ *   tsx bench/train/engine.ts <engine-id> '<protocol json>'
+ *   tsx bench/train/engine.ts --describe          (the network, for the check against PyTorch's)
+ *   tsx bench/train/engine.ts --profile <engine-id>
  */
 import { configureWasmBackend, realMachineProbes, selectBackend } from '@tfmlops/runtime';
-import { ENGINES } from './engines.ts';
-import { measureCurrentBackend, referenceCnn } from './measure.ts';
+import { OUR_ENGINES } from './engines.ts';
+import { benchNetwork, measureCurrentBackend } from './measure.ts';
+import { describeLayersModel } from './network.ts';
 import { profileTrainingStep } from './profile.ts';
+import type { TrainProtocol } from './types.ts';
 
-const [id, mode] = process.argv.slice(2);
-const spec = id ? ENGINES[id] : undefined;
+const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
+const [first, second] = process.argv.slice(2);
+
+if (first === '--describe') {
+  await selectBackend({ backend: 'wasm' }, { probes: realMachineProbes({}) });
+  const model = benchNetwork();
+  print({ network: describeLayersModel(model) });
+  model.dispose();
+  process.exit(0);
+}
+
+const id = first === '--profile' ? second : first;
+const spec = id ? OUR_ENGINES[id] : undefined;
 if (!spec) {
-  process.stderr.write(`unknown engine ${id}; one of ${Object.keys(ENGINES).join(', ')}\n`);
+  process.stderr.write(`unknown engine ${id}; one of ${Object.keys(OUR_ENGINES).join(', ')}\n`);
   process.exit(2);
 }
-const quick = mode === '--quick';
 try {
   if (spec.backend === 'wasm') await configureWasmBackend({ threads: spec.threads ?? 1 });
   await selectBackend({ backend: spec.backend }, { probes: realMachineProbes({}) });
 } catch (error) {
-  process.stdout.write(
-    `${JSON.stringify({ unavailable: `${spec.backend}: ${(error as Error).message}` })}\n`,
-  );
+  print({ unavailable: `${spec.label}: ${(error as Error).message}` });
   process.exit(0);
 }
-if (mode === '--profile') {
-  const profile = await profileTrainingStep(referenceCnn(), spec.step);
-  process.stdout.write(`${JSON.stringify({ profile: { label: spec.label, ...profile } })}\n`);
-  process.exit(0);
+if (first === '--profile') {
+  if (spec.step === 'data-parallel')
+    throw new Error('tf.profile sees only the main thread; profile another engine');
+  print({ profile: { label: spec.label, ...(await profileTrainingStep(benchNetwork(), spec.step)) } });
+} else {
+  const protocol = JSON.parse(second ?? '') as TrainProtocol;
+  print({ sample: await measureCurrentBackend(protocol, spec.step, spec.workers ?? 0) });
 }
-const result = await measureCurrentBackend(spec.label, {
-  trainSteps: quick ? Math.min(spec.trainSteps, 5) : spec.trainSteps,
-  latencyRuns: quick ? 20 : spec.latencyRuns,
-  step: spec.step,
-  dataParallelWorkers: spec.workers ?? 0,
-});
-process.stdout.write(`${JSON.stringify({ result })}\n`);
 // The threaded wasm build's worker pool is unref'd, but data-parallel workers may hold the loop open.
 process.exit(0);

@@ -1,57 +1,37 @@
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
-import { createTrainStep, DataParallelTrainer, FusedAdam } from '@tfmlops/runtime';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { createCnn } from '@tfmlops/model';
+import { createTrainStep, FusedAdam, type TrainStep } from '@tfmlops/runtime';
+import { percentile } from '../lib/stats.ts';
+import { createDataParallelStep } from './data-parallel.ts';
+import type { TrainProtocol, TrainSample } from './types.ts';
 
-export interface TrainBenchResult {
-  engine: string;
-  trainImagesPerSecond: number;
-  inferImagesPerSecond: number;
-  latencyP50Ms: number;
-  latencyP99Ms: number;
-}
+/** The network under test: the product's own CNN, as `pnpm train` builds it for MNIST. */
+export const benchNetwork = (): tfl.LayersModel => createCnn({ inputShape: [28, 28, 1], numClasses: 10 });
 
-const BATCH = 64;
-const INFER_BATCH = 256;
+const LEARNING_RATE = 1e-3;
+const INPUT: [number, number, number] = [28, 28, 1];
 
-/** The benchmark's reference CNN, producing logits (softmax is folded into the loss, as PyTorch's peer does). */
-export function referenceCnn(): tfl.LayersModel {
-  return tfl.sequential({
-    layers: [
-      tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 3, activation: 'relu' }),
-      tfl.layers.maxPooling2d({ poolSize: 2 }),
-      tfl.layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }),
-      tfl.layers.maxPooling2d({ poolSize: 2 }),
-      tfl.layers.flatten(),
-      tfl.layers.dense({ units: 128, activation: 'relu' }),
-      tfl.layers.dense({ units: 10 }),
-    ],
-  });
-}
-
-export interface MeasureOptions {
-  trainSteps: number;
-  latencyRuns: number;
-  /** `minimize`: optimizer.minimize + tf.train.adam; `lean`: createTrainStep + FusedAdam. */
-  step: 'minimize' | 'lean';
-  dataParallelWorkers: number;
-}
+/** How a training step runs: see bench/train/engines.ts. */
+export type StepKind = 'lean' | 'minimize' | 'data-parallel';
 
 const crossEntropy = (labels: tf.Tensor, logits: tf.Tensor) =>
   tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
 
 /**
- * One training step of the reference CNN as a benchmark runs it: `lean` is createTrainStep + FusedAdam, `minimize`
- * is tf.train.adam's minimize. Returns the step (loss as a scalar the caller disposes) and its optimizer.
+ * One single-process training step of `model`: `lean` is createTrainStep + FusedAdam (what `pnpm train` runs on one
+ * process), `minimize` is tf.train.adam's minimize (what a plain TF.js user writes). Returns the step (a loss scalar
+ * the caller disposes) and the optimizer to dispose afterwards.
  */
-export function referenceTrainStep(
+export function singleProcessStep(
   model: tfl.LayersModel,
-  stepKind: MeasureOptions['step'],
-): { optimizer: FusedAdam | tf.Optimizer; step: (xs: tf.Tensor, ys: tf.Tensor) => tf.Scalar } {
-  if (stepKind === 'lean') {
-    const optimizer = new FusedAdam({ learningRate: 0.001 });
+  kind: Exclude<StepKind, 'data-parallel'>,
+): { step: TrainStep; optimizer: { dispose(): void } } {
+  if (kind === 'lean') {
+    const optimizer = new FusedAdam({ learningRate: LEARNING_RATE });
     return { optimizer, step: createTrainStep(model, optimizer, crossEntropy) };
   }
-  const optimizer = tf.train.adam(0.001);
+  const optimizer = tf.train.adam(LEARNING_RATE);
   return {
     optimizer,
     step: (xs, ys) =>
@@ -59,65 +39,78 @@ export function referenceTrainStep(
   };
 }
 
+async function stepper(
+  model: tfl.LayersModel,
+  kind: StepKind,
+  workers: number,
+): Promise<{ step(xs: tf.Tensor, ys: tf.Tensor): Promise<void>; dispose(): Promise<void> }> {
+  if (kind === 'data-parallel') return createDataParallelStep(model, workers, LEARNING_RATE);
+  const { step, optimizer } = singleProcessStep(model, kind);
+  return {
+    step: async (xs, ys) => {
+      const loss = step(xs, ys);
+      loss.dataSync();
+      loss.dispose();
+    },
+    dispose: async () => optimizer.dispose(),
+  };
+}
+
+function imagesPerSecond(run: () => void, calls: number, imagesPerCall: number): number {
+  const start = performance.now();
+  for (let i = 0; i < calls; i += 1) run();
+  return (calls * imagesPerCall) / ((performance.now() - start) / 1000);
+}
+
 /**
- * Trains and runs the reference CNN on the current tfjs backend: training images/s over `trainSteps` steps after 2
- * warm-up steps (the loss is read back every step, as a training loop logging it would), batch-256 inference
- * images/s, and single-image latency percentiles.
+ * The bench network on the current TF.js backend, by the protocol PyTorch's peer follows too: training images/s
+ * (loss read back every step) after untimed warm-up steps, batch-256 and batch-64 inference images/s (one predict
+ * call per batch, result read back), and single-image latency percentiles.
  */
 export async function measureCurrentBackend(
-  engine: string,
-  { trainSteps, latencyRuns, step: stepKind, dataParallelWorkers }: MeasureOptions,
-): Promise<TrainBenchResult> {
-  const model = referenceCnn();
-  const { optimizer, step: oneStep } = referenceTrainStep(model, stepKind);
-  const xs = tf.randomUniform([BATCH, 28, 28, 1]);
-  const ys = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32') as tf.Tensor1D, 10);
-  const parallel =
-    dataParallelWorkers > 0
-      ? await DataParallelTrainer.create(model, { workers: dataParallelWorkers })
-      : undefined;
-  const step = async () => {
-    if (parallel) {
-      await parallel.step(xs, ys, optimizer as tf.Optimizer);
-      return;
-    }
-    const loss = oneStep(xs, ys);
-    loss.dataSync();
-    loss.dispose();
-  };
-  for (let i = 0; i < 2; i += 1) await step();
-  let start = performance.now();
-  for (let i = 0; i < trainSteps; i += 1) await step();
-  const trainSeconds = (performance.now() - start) / 1000;
-  await parallel?.dispose();
+  protocol: TrainProtocol,
+  kind: StepKind,
+  workers = 0,
+): Promise<TrainSample> {
+  const model = benchNetwork();
+  const training = await stepper(model, kind, workers);
+  const xs = tf.randomUniform([protocol.batch, ...INPUT]);
+  const ys = tf.oneHot(tf.randomUniform([protocol.batch], 0, 10, 'int32') as tf.Tensor1D, 10);
+  for (let i = 0; i < protocol.warmupSteps; i += 1) await training.step(xs, ys);
+  const start = performance.now();
+  for (let i = 0; i < protocol.trainSteps; i += 1) await training.step(xs, ys);
+  const trainImagesPerSecond = (protocol.trainSteps * protocol.batch) / ((performance.now() - start) / 1000);
+  await training.dispose();
+  tf.dispose([xs, ys]);
 
-  const batch = tf.randomUniform([INFER_BATCH, 28, 28, 1]);
-  // One predict call per batch, as PyTorch's peer runs it (layers' predict would otherwise split it into 32s).
+  // One predict call per batch, as PyTorch runs it (layers' predict would otherwise split it into 32s).
   const infer = (input: tf.Tensor) =>
-    tf.tidy(() => (model.predict(input, { batchSize: INFER_BATCH }) as tf.Tensor).dataSync());
-  infer(batch);
-  const inferRuns = Math.max(2, Math.ceil(trainSteps / 3));
-  start = performance.now();
-  for (let i = 0; i < inferRuns; i += 1) infer(batch);
-  const inferSeconds = (performance.now() - start) / 1000;
+    tf.tidy(() => (model.predict(input, { batchSize: input.shape[0] }) as tf.Tensor).dataSync());
+  const inferRate = (batch: number, calls: number) => {
+    const input = tf.randomUniform([batch, ...INPUT]);
+    for (let i = 0; i < protocol.inferWarmup; i += 1) infer(input);
+    const rate = imagesPerSecond(() => infer(input), calls, batch);
+    input.dispose();
+    return rate;
+  };
+  const inferImagesPerSecond = inferRate(256, protocol.inferRuns);
+  const inferBatch64ImagesPerSecond = inferRate(64, protocol.inferRuns * 4);
 
-  const one = tf.randomUniform([1, 28, 28, 1]);
-  for (let i = 0; i < 5; i += 1) infer(one);
+  const one = tf.randomUniform([1, ...INPUT]);
+  for (let i = 0; i < protocol.latencyWarmup; i += 1) infer(one);
   const latencies: number[] = [];
-  for (let i = 0; i < latencyRuns; i += 1) {
+  for (let i = 0; i < protocol.latencyRuns; i += 1) {
     const t = performance.now();
     infer(one);
     latencies.push(performance.now() - t);
   }
-  latencies.sort((a, b) => a - b);
-  tf.dispose([xs, ys, batch, one]);
-  optimizer.dispose();
+  one.dispose();
   model.dispose();
   return {
-    engine,
-    trainImagesPerSecond: (trainSteps * BATCH) / trainSeconds,
-    inferImagesPerSecond: (inferRuns * INFER_BATCH) / inferSeconds,
-    latencyP50Ms: latencies[Math.floor(latencies.length / 2)]!,
-    latencyP99Ms: latencies[Math.max(0, Math.ceil(latencies.length * 0.99) - 1)]!,
+    trainImagesPerSecond,
+    inferImagesPerSecond,
+    inferBatch64ImagesPerSecond,
+    latencyP50Ms: percentile(latencies, 0.5),
+    latencyP99Ms: percentile(latencies, 0.99),
   };
 }

@@ -1,19 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { markdownTable } from '../lib/report.ts';
-import { referenceTrainStep } from './measure.ts';
+import { singleProcessStep } from './measure.ts';
 
 /**
- * Where one training step of the reference CNN spends its time on the current backend: milliseconds per kernel
+ * Where one training step of the bench network spends its time on the current backend: milliseconds per kernel
  * (tf.profile, mean over `steps` profiled steps), largest first. Kernels our wasm kernels call directly are counted
  * in their caller.
  */
 export async function profileTrainingStep(
   model: tfl.LayersModel,
-  stepKind: 'minimize' | 'lean' = 'lean',
+  kind: 'minimize' | 'lean' = 'lean',
   steps = 5,
-): Promise<{ stepMs: number; rows: Array<[string, number]>; table: string }> {
-  const { optimizer, step: oneStep } = referenceTrainStep(model, stepKind);
+): Promise<{ stepMs: number; rows: Array<[string, number]> }> {
+  const { optimizer, step: oneStep } = singleProcessStep(model, kind);
   const xs = tf.randomUniform([64, 28, 28, 1]);
   const ys = tf.oneHot(tf.randomUniform([64], 0, 10, 'int32') as tf.Tensor1D, 10);
   const step = () => {
@@ -36,12 +35,5 @@ export async function profileTrainingStep(
     .map(([name, ms]): [string, number] => [name, ms / steps]);
   tf.dispose([xs, ys]);
   optimizer.dispose();
-  return {
-    stepMs,
-    rows,
-    table: markdownTable(
-      ['kernel', 'ms per step'],
-      rows.map(([n, ms]) => [n, ms.toFixed(1)]),
-    ),
-  };
+  return { stepMs, rows };
 }

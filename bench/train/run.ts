@@ -1,131 +1,229 @@
 /**
- * `pnpm bench train`: the reference CNN (batch 64, Adam, 28x28x1) on every TF.js engine that starts here, side by
- * side with the same network in PyTorch on CPU, in one run. Training images/s, batch inference images/s and
- * single-image latency; a table on stdout, JSON under bench/results/, the table in bench/README.md.
+ * `pnpm bench train [--quick] [--rounds N] [--blas NAMES] [--profile [--engine ID]]`: the product's CNN
+ * (`createCnn`) trained and run by each of our TF.js engines and by PyTorch in every configuration worth trying here, in
+ * interleaved rounds (every engine in its own child process per round, taking turns). Prints a table of median
+ * (min-max) per engine and a verdict per figure (our best against PyTorch's best), writes JSON under
+ * bench/results/ and, unless --quick, the table and notes into bench/README.md.
  *
- * Each engine runs in its own child process, and the engines take turns over several rounds (the median round is
- * reported) so that a burst of load from elsewhere on the machine does not land on one engine only.
+ * `--blas reference,openblas-openmp` limits PyTorch to those BLAS libraries (default: every one installed).
  *
- *   pnpm bench train [--quick] [--rounds N] [--profile]
+ * It never installs anything: a missing peer prints the command that installs it and its rows are left out.
  */
-import { execFileSync } from 'node:child_process';
-import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { configureWasmBackend, realMachineProbes, selectBackend } from '@tfmlops/runtime';
+import { describeMachine, formatMachine, loadNow } from '../lib/machine.ts';
+import { aptInstallCommand, DEBIAN_PYTHON, pythonModuleAvailable } from '../lib/python.ts';
+import { BENCH_DIR, updateReadmeSection, writeResults } from '../lib/report.ts';
+import { type Contender, runJsonChild, runRounds } from '../lib/rounds.ts';
 import {
-  BENCH_DIR,
-  DEBIAN_PYTHON,
-  describeMachine,
-  ensurePythonModule,
-  updateReadmeSection,
-  writeResults,
-} from '../lib/report.ts';
-import { ENGINES } from './engines.ts';
-import { referenceCnn, type TrainBenchResult } from './measure.ts';
-import { profileTrainingStep } from './profile.ts';
-import { renderReport } from './report.ts';
+  blasChoices,
+  FULL_PROTOCOL,
+  OUR_ENGINES,
+  QUICK_PROTOCOL,
+  type TorchConfig,
+  torchConfigId,
+  torchConfigLabel,
+  torchConfigs,
+} from './engines.ts';
+import { compareNetworks } from './network.ts';
+import { renderTrainReport } from './report.ts';
+import type { EngineRow, NetworkDescription, TrainProtocol, TrainSample } from './types.ts';
 
 const ENGINE_SCRIPT = fileURLToPath(new URL('./engine.ts', import.meta.url));
-const TORCH_THREADS = 2;
+const TORCH_SCRIPT = join(BENCH_DIR, 'peers', 'torch_train.py');
+const DEFAULT_ROUNDS = 5;
+
+function option(args: string[], name: string): string | undefined {
+  const index = args.indexOf(`--${name}`);
+  return index >= 0 ? args[index + 1] : undefined;
+}
+
+/** Runs bench/train/engine.ts with the same Node flags and tsx loader as this process. */
+function ourChild<T>(args: string[]): T {
+  return runJsonChild<T>(process.execPath, [...process.execArgv, ENGINE_SCRIPT, ...args]);
+}
+
+/** PyTorch's environment for one configuration: its BLAS through LD_LIBRARY_PATH, every thread pool sized alike. */
+function torchEnv(config: TorchConfig): NodeJS.ProcessEnv {
+  const threads = String(config.threads);
+  return {
+    ...process.env,
+    LD_LIBRARY_PATH: config.blas.libraryPath,
+    OMP_NUM_THREADS: threads,
+    OPENBLAS_NUM_THREADS: threads,
+  };
+}
+
+interface TorchOutput {
+  sample: TrainSample;
+  threadsInUse: number;
+  torchVersion: string;
+  blasLibrary: string;
+}
+
+function torchContender(config: TorchConfig, protocol: TrainProtocol): Contender<TrainSample> {
+  return {
+    id: torchConfigId(config),
+    measure: () => {
+      const out = runJsonChild<TorchOutput>(
+        DEBIAN_PYTHON,
+        [
+          TORCH_SCRIPT,
+          '--threads',
+          String(config.threads),
+          '--layout',
+          config.layout,
+          '--protocol',
+          JSON.stringify(protocol),
+        ],
+        torchEnv(config),
+      );
+      // The row's label names the configuration: check the child really ran it.
+      const blasDir = config.blas.libraryPath.split(':')[0]!;
+      if (!out.blasLibrary.startsWith(`${blasDir}/`))
+        throw new Error(`PyTorch loaded ${out.blasLibrary}, not the ${config.blas.name} BLAS in ${blasDir}`);
+      if (out.threadsInUse !== config.threads)
+        throw new Error(`PyTorch ran ${out.threadsInUse} threads, not ${config.threads}`);
+      return { sample: out.sample };
+    },
+  };
+}
+
+async function profileBest(
+  rows: EngineRow[],
+): Promise<{ label: string; stepMs: number; rows: Array<[string, number]> }> {
+  const singleProcess = rows.filter(
+    (r) => r.side === 'ours' && r.samples.length > 0 && OUR_ENGINES[r.id]?.step !== 'data-parallel',
+  );
+  const median = (r: EngineRow) =>
+    [...r.samples.map((s) => s.trainImagesPerSecond)].sort((a, b) => a - b)[
+      Math.floor(r.samples.length / 2)
+    ]!;
+  const best = singleProcess.sort((a, b) => median(b) - median(a))[0];
+  return ourChild<{ profile: Awaited<ReturnType<typeof profileBest>> }>([
+    '--profile',
+    best?.id ?? 'wasm-2t-lean',
+  ]).profile;
+}
 
 export async function run(args: string[]): Promise<void> {
-  const quick = args.includes('--quick');
-  const roundsArg = args.indexOf('--rounds');
-  const rounds = roundsArg >= 0 ? Number(args[roundsArg + 1]) : quick ? 1 : 3;
   if (args.includes('--profile')) {
-    const threads = args.includes('--threads') ? Number(args[args.indexOf('--threads') + 1]) : 2;
-    await configureWasmBackend({ threads });
-    await selectBackend({ backend: 'wasm' }, { probes: realMachineProbes({}) });
-    const { stepMs, table } = await profileTrainingStep(referenceCnn());
-    process.stdout.write(
-      `wasm, ${threads} thread(s), batch 64: ${stepMs.toFixed(1)} ms per profiled step\n\n${table}\n`,
-    );
+    const { profile } = ourChild<{
+      profile: { label: string; stepMs: number; rows: Array<[string, number]> };
+    }>(['--profile', option(args, 'engine') ?? 'wasm-2t-lean']);
+    process.stdout.write(`${profile.label}, batch 64: ${profile.stepMs.toFixed(1)} ms per profiled step\n`);
+    for (const [name, ms] of profile.rows) process.stdout.write(`  ${name.padEnd(28)} ${ms.toFixed(1)} ms\n`);
     return;
   }
+  const quick = args.includes('--quick');
+  const rounds = Number(option(args, 'rounds') ?? (quick ? 2 : DEFAULT_ROUNDS));
+  if (!(Number.isInteger(rounds) && rounds >= 1))
+    throw new RangeError(`--rounds must be a whole number >= 1`);
+  const protocol = quick ? QUICK_PROTOCOL : FULL_PROTOCOL;
   const machine = describeMachine();
-  const loadAtStart = loadavg()[0]!;
-  const samples = new Map<string, TrainBenchResult[]>();
-  const unavailable = new Set<string>();
-  const torchAvailable = ensurePythonModule('torch', 'python3-torch');
-  if (!torchAvailable)
-    unavailable.add('pytorch: python3-torch is not installed and apt-get could not install it');
-  for (let round = 0; round < rounds; round += 1) {
-    for (const [id, spec] of Object.entries(ENGINES)) {
-      if (round >= spec.rounds) continue;
-      process.stderr.write(`round ${round + 1}/${rounds}: ${spec.label}...\n`);
-      const outcome = measureEngine(id, quick);
-      if ('unavailable' in outcome) unavailable.add(outcome.unavailable);
-      else samples.set(spec.label, [...(samples.get(spec.label) ?? []), outcome.result]);
-    }
-    if (torchAvailable) {
-      process.stderr.write(`round ${round + 1}/${rounds}: pytorch...\n`);
-      const out = execFileSync(
-        DEBIAN_PYTHON,
-        [join(BENCH_DIR, 'peers', 'torch_train.py'), String(TORCH_THREADS), quick ? '5' : '40'],
-        { encoding: 'utf8' },
+  const loadAtStart = loadNow();
+  process.stderr.write(`${formatMachine(machine)}; load average ${loadAtStart.toFixed(2)} at start\n`);
+
+  const hints: string[] = [];
+  const { network } = ourChild<{ network: NetworkDescription }>(['--describe']);
+  let torchVersion: string | undefined;
+  const contenders: Contender<TrainSample>[] = Object.keys(OUR_ENGINES).map((id) => ({
+    id,
+    measure: () => ourChild([id, JSON.stringify(protocol)]),
+  }));
+  const configs: TorchConfig[] = [];
+  if (pythonModuleAvailable('torch')) {
+    const described = runJsonChild<{ network: NetworkDescription; torchVersion: string }>(DEBIAN_PYTHON, [
+      TORCH_SCRIPT,
+      '--describe',
+    ]);
+    const differences = compareNetworks(network, described.network);
+    if (differences.length > 0)
+      throw new Error(`PyTorch's network is not createCnn's:\n  ${differences.join('\n  ')}`);
+    torchVersion = described.torchVersion;
+    const { installed, missing } = blasChoices();
+    const only = option(args, 'blas')?.split(',');
+    const unknown = only?.filter((name) => ![...installed, ...missing].some((b) => b.name === name));
+    if (unknown?.length)
+      throw new RangeError(
+        `--blas: unknown ${unknown.join(', ')}; one or more of reference, openblas-openmp, openblas-pthread`,
       );
-      const result = JSON.parse(out) as TrainBenchResult;
-      samples.set(result.engine, [...(samples.get(result.engine) ?? []), result]);
-    }
+    if (missing.length > 0)
+      hints.push(
+        `PyTorch with ${missing.map((b) => b.name).join(', ')} BLAS (not installed); install with: ${aptInstallCommand(missing.map((b) => b.debianPackage))}`,
+      );
+    const skipped = installed.filter((b) => only && !only.includes(b.name));
+    if (skipped.length > 0)
+      hints.push(
+        `PyTorch with ${skipped.map((b) => b.name).join(', ')} BLAS (installed; left out by --blas)`,
+      );
+    configs.push(...torchConfigs(installed.filter((b) => !skipped.includes(b))));
+    contenders.push(...configs.map((c) => torchContender(c, protocol)));
+  } else {
+    hints.push(
+      `PyTorch (python3-torch is not importable by ${DEBIAN_PYTHON}); install with: ${aptInstallCommand(['python3-torch'])}`,
+    );
   }
-  process.stderr.write('profiling a training step...\n');
-  const profile = quick ? undefined : profileEngine();
-  const loadAtEnd = loadavg()[0]!;
-  const results = [...samples.values()].map(medianRound);
-  const noise = `load average ${loadAtEnd.toFixed(2)} at end; ${rounds} round(s), median round per engine`;
-  const { table, markdown } = renderReport({
-    results,
-    unavailable: [...unavailable],
+  for (const hint of hints) process.stderr.write(`left out: ${hint}\n`);
+
+  const outcome = await runRounds(contenders, rounds, (round, id) =>
+    process.stderr.write(`round ${round + 1}/${rounds}: ${id} (load ${loadNow().toFixed(2)})\n`),
+  );
+  const rows: EngineRow[] = [
+    ...Object.entries(OUR_ENGINES).map(([id, spec]) => ({
+      id,
+      label: spec.label,
+      side: 'ours' as const,
+      samples: outcome.samples.get(id) ?? [],
+    })),
+    ...configs.map((c) => ({
+      id: torchConfigId(c),
+      label: torchConfigLabel(c, torchVersion ?? '?'),
+      side: 'pytorch' as const,
+      samples: outcome.samples.get(torchConfigId(c)) ?? [],
+      torch: { threads: c.threads, layout: c.layout, blas: c.blas.name },
+    })),
+  ];
+  const profile = quick ? undefined : await profileBest(rows);
+  const load = { start: loadAtStart, end: loadNow(), cores: machine.cores };
+  const date = new Date();
+  const unavailable = [...outcome.unavailable.values()];
+  const report = renderTrainReport({
+    date: date.toISOString(),
     machine,
-    noise,
-    profile,
-  });
-  process.stdout.write(`\n${table}\n\n${machine}\n${noise}\n`);
-  for (const line of unavailable) process.stdout.write(`unavailable: ${line}\n`);
-  const file = writeResults(quick ? 'train-quick' : 'train', {
-    machine,
-    date: new Date().toISOString(),
-    quick,
+    load,
     rounds,
-    loadAverage: { start: loadAtStart, end: loadAtEnd },
-    results,
+    quick,
+    protocol,
+    network,
+    rows,
+    unavailable,
+    hints,
     profile,
-    samples: Object.fromEntries(samples),
-    unavailable: [...unavailable],
   });
+  process.stdout.write(`\n${report.text}\n`);
+  const file = writeResults(
+    quick ? 'train-quick' : 'train',
+    {
+      date: date.toISOString(),
+      machine,
+      loadAverage: load,
+      quick,
+      rounds,
+      protocol,
+      network,
+      turnOrder: outcome.order,
+      engines: rows,
+      verdicts: report.verdicts,
+      profile,
+      unavailable,
+      leftOut: hints,
+    },
+    date,
+  );
   process.stdout.write(`results: ${file}\n`);
-  if (!quick) updateReadmeSection('train', markdown);
-}
-
-function measureEngine(id: string, quick: boolean): { result: TrainBenchResult } | { unavailable: string } {
-  const out = execFileSync(
-    process.execPath,
-    [...process.execArgv, ENGINE_SCRIPT, id, ...(quick ? ['--quick'] : [])],
-    {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const line = out.trim().split('\n').at(-1) ?? '';
-  return JSON.parse(line) as { result: TrainBenchResult } | { unavailable: string };
-}
-
-function profileEngine(): { label: string; stepMs: number; rows: Array<[string, number]> } {
-  const out = execFileSync(
-    process.execPath,
-    [...process.execArgv, ENGINE_SCRIPT, 'wasm-2t-lean', '--profile'],
-    {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  return (JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { profile: ReturnType<typeof profileEngine> })
-    .profile;
-}
-
-/** The round whose training throughput is the median of the engine's rounds (all its figures come from it). */
-function medianRound(rounds: TrainBenchResult[]): TrainBenchResult {
-  const sorted = [...rounds].sort((a, b) => a.trainImagesPerSecond - b.trainImagesPerSecond);
-  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+  if (!quick) {
+    updateReadmeSection('train', report.markdown);
+    process.stdout.write('bench/README.md updated\n');
+  }
 }

@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, createStorage } from '@tfmlops/core';
@@ -120,6 +121,35 @@ describe('RunTracker without W&B (the local run directory)', () => {
     expect(JSON.parse(await readFile(join(runDir, 'summary.json'), 'utf8'))).toMatchObject({
       resumed_from_epoch: 2,
     });
+  });
+
+  it('leaves whole lines for every logged epoch when the process is killed mid-run (SIGKILL)', async () => {
+    const runDir = join(root, 'killed');
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', new URL('./fixtures/endless-run.ts', import.meta.url).pathname, runDir],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('exit', (_code, signal) => resolve(signal)),
+    );
+    // Kill it once it is busy writing: after epoch 20, then a few more milliseconds of writes.
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    const { rows, skipped } = parseMetricsJsonl(await readFile(join(runDir, 'metrics.jsonl'), 'utf8'));
+    expect(skipped).toEqual([]);
+    expect(rows.length).toBeGreaterThanOrEqual(20);
+    expect(rows.map((r) => r.epoch)).toEqual(rows.map((_, i) => i + 1));
+    // No temporary file became visible in place of a run file.
+    expect((await readdir(runDir)).filter((name) => !name.startsWith('.')).sort()).toEqual([
+      'config.yaml',
+      'metrics.jsonl',
+      'summary.json',
+    ]);
   });
 
   it('refuses rows that are not metrics, naming the key', async () => {
