@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ModelLoadError } from '@tfmlops/core';
+import { registerCustomLayers } from '../architectures/custom-layers.ts';
 import type { Quantization } from './format.ts';
 
 /** TF.js's own shard size (tfjs-converter writes 4 MiB shards), so browsers and CDNs cache them the usual way. */
@@ -40,8 +41,9 @@ export async function captureArtifacts(model: tfl.LayersModel): Promise<ModelArt
   return captured;
 }
 
-/** Builds a LayersModel from artifacts held in memory (custom layers must be registered first). */
+/** Builds a LayersModel from artifacts held in memory; the product's custom layers (ViT's) are registered first. */
 export async function modelFromArtifacts(artifacts: ModelArtifacts): Promise<tfl.LayersModel> {
+  registerCustomLayers();
   return tfl.loadLayersModel(
     tf.io.fromMemory({
       modelTopology: artifacts.modelTopology,

@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -8,12 +10,14 @@ import { createStorage, ModelLoadError, type Storage, StorageError } from '@tfml
 import type { Batch } from '@tfmlops/data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GcsEmulator } from '../../../../tests/support/gcs-emulator/index.ts';
+import { createVit } from '../architectures/vit.ts';
 import { float32ToFloat16 } from './artifacts.ts';
 import { type BundleContents, publishBundle, writeBundle } from './export-bundle.ts';
 import { BUNDLE_FILE, LATEST_POINTER_FILE, latestPointerSchema } from './format.ts';
 import { loadBundle } from './load-bundle.ts';
 import { computeReferenceStatistics, imageChannelStats, type ReferenceStatistics } from './reference.ts';
 
+const run = promisify(execFile);
 const SHAPE: [number, number, number] = [6, 6, 1];
 const LABELS = ['zero', 'one', 'two'];
 const NORMALIZATION = { mean: [0.4], std: [0.25] };
@@ -204,6 +208,41 @@ describe('model bundles', () => {
       loaded.dispose();
     }
     input.dispose();
+  });
+
+  it('a ViT bundle (custom layers) loads back, also in a fresh process, with identical predictions', async () => {
+    const vit = createVit({
+      inputShape: [8, 8, 1],
+      numClasses: LABELS.length,
+      seed: 3,
+      patchSize: 4,
+      dim: 8,
+      depth: 1,
+      heads: 2,
+      mlpRatio: 2,
+    });
+    const staging = join(dir, 'vit');
+    await writeBundle(
+      staging,
+      contentsFor(vit, reference, {
+        inputShape: [8, 8, 1],
+        architecture: 'vit',
+        embeddingLayer: 'embedding',
+      }),
+      storage,
+    );
+    const input = tf.randomUniform([3, 8, 8, 1], -1, 1, 'float32', 5);
+    const expected = (vit.predict(input) as tf.Tensor).arraySync();
+    const loaded = await loadBundle(staging, { storage });
+    expect(loaded.model.layers.some((layer) => layer.getClassName() === 'MultiHeadSelfAttention')).toBe(true);
+    expect((loaded.model.predict(input) as tf.Tensor).arraySync()).toEqual(expected);
+    loaded.dispose();
+    vit.dispose();
+    input.dispose();
+    // A process that never built a ViT: loadBundle itself must register the custom layers.
+    const fixture = join(import.meta.dirname, 'fixtures', 'load-and-predict.ts');
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', fixture, staging]);
+    expect(JSON.parse(stdout)).toEqual(expected);
   });
 
   it('refuses a bundle whose shard was changed, naming the file', async () => {

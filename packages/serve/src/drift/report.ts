@@ -2,11 +2,7 @@ import { joinUri, type Logger, type Storage } from '@tfmlops/core';
 import { type ChartSpec, renderChartPng } from '@tfmlops/data';
 import {
   type BundleManifest,
-  CONFIDENCE_RANGE,
-  equalWidthEdges,
   histogram,
-  PIXEL_MEAN_RANGE,
-  PIXEL_STD_RANGE,
   REFERENCE_FILE,
   type ReferenceStatistics,
   readBundleManifest,
