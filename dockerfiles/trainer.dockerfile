@@ -9,7 +9,9 @@
 # Build arguments:
 #   BASE        a glibc CUDA runtime image with cuDNN. @tensorflow/tfjs-node-gpu 4.22 runs libtensorflow 2.9.1, built
 #               for CUDA 11.2 + cuDNN 8.1; 11.2.2-cudnn8 carries cuDNN 8.1.1. Not Alpine (musl): libtensorflow and
-#               the prebuilt addon are glibc binaries.
+#               the prebuilt addon are glibc binaries. NVIDIA deletes old tags from Docker Hub over time; should this
+#               one go, a later CUDA 11 runtime with cuDNN 8 (nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04) has the
+#               same library sonames and works through CUDA 11's minor-version compatibility.
 #   NATIVE      gpu (default) | cpu | none: which native TF.js package is built. `none` gives a wasm-only image. A
 #               failed native install stops the build with the reason: a GPU image never silently trains on wasm.
 #   TFJS_NODE_CDN_STORAGE, TFJS_NODE_BASE_URI, npm_config_tfjs_binding_binary_host_mirror
@@ -36,8 +38,10 @@ LABEL org.opencontainers.image.title="tfjs-mlops trainer" \
       org.opencontainers.image.revision="${GIT_COMMIT}"
 
 # tini forwards signals to node (a PID 1 without handlers ignores SIGTERM); DejaVu fonts draw the labels in the
-# evaluation PNGs; ca-certificates for gs://, W&B and the npm registry.
-RUN apt-get update \
+# evaluation PNGs; ca-certificates for gs://, W&B and the npm registry. Nothing comes from NVIDIA's apt repository,
+# whose signing key older CUDA images do not have (apt-get update fails on it), so its source lists go first.
+RUN rm -f /etc/apt/sources.list.d/cuda*.list /etc/apt/sources.list.d/nvidia-ml*.list \
+ && apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates fonts-dejavu-core tini \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
