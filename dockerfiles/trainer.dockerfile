@@ -38,8 +38,9 @@ LABEL org.opencontainers.image.title="tfjs-mlops trainer" \
       org.opencontainers.image.revision="${GIT_COMMIT}"
 
 # tini forwards signals to node (a PID 1 without handlers ignores SIGTERM); DejaVu fonts and fontconfig's
-# configuration draw the labels in the evaluation PNGs (librsvg through sharp); ca-certificates for gs://, W&B and the npm registry. Nothing comes from NVIDIA's apt repository,
-# whose signing key older CUDA images do not have (apt-get update fails on it), so its source lists go first.
+# configuration draw the labels in the evaluation PNGs (librsvg through sharp); ca-certificates for gs://, W&B and
+# the npm registry. Nothing comes from NVIDIA's apt repository, whose signing key older CUDA images do not have
+# (apt-get update fails on it), so its source lists go first.
 RUN rm -f /etc/apt/sources.list.d/cuda*.list /etc/apt/sources.list.d/nvidia-ml*.list \
  && apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates fontconfig-config fonts-dejavu-core tini \
