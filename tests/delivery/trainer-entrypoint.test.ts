@@ -83,8 +83,9 @@ describe('trainer entrypoint', () => {
     expect(stdout.split('\n')[1]).toBe('TFMLOPS_BACKEND=wasm');
   });
 
-  it('runs any tsx script of package.json through node directly (doctor, data)', async () => {
+  it('runs any tsx script of package.json through node directly (doctor, data, gpu-check)', async () => {
     expect((await entrypoint(['doctor', '--json'])).stdout.split('\n')[0]).toBe(nodeFor('doctor', '--json'));
+    expect((await entrypoint(['gpu-check'])).stdout.split('\n')[0]).toBe(nodeFor('gpu-check'));
     expect((await entrypoint(['data', 'prepare', '--config', 'exp1.yaml'])).stdout.split('\n')[0]).toBe(
       nodeFor('data', 'prepare', '--config', 'exp1.yaml'),
     );
