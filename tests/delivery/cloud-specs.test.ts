@@ -77,21 +77,34 @@ describe.each(repoFiles().filter((f) => /^configs\/cloud\/vertex-.*\.yaml$/.test
     expect(kernelSupportFor(capability[pool.machineSpec.acceleratorType])).toBe('sass');
   });
 
-  it('trains an experiment of the repository and writes runs and bundles to the bucket', () => {
-    const args: string[] = pool.containerSpec.args;
-    const config = args[args.indexOf('--config') + 1]!;
-    expect(repoFiles()).toContain(config);
-    expect(args).toContain('train.outputDir=gs://BUCKET/runs');
-    expect(args).toContain('export.uri=gs://BUCKET/models');
-    expect(pool.containerSpec.env).toContainEqual({ name: 'TFMLOPS_BACKEND', value: 'tensorflow-gpu' });
-  });
-
-  it('runs as its own service account and names the gcloud command that applies it', () => {
+  it('runs as the trainer service account, and its header names the gcloud command that starts it', () => {
     expect(job.serviceAccount).toMatch(/^tfmlops-trainer@/);
-    expect(readRepoFile(path)).toMatch(
-      new RegExp(
-        `gcloud ai custom-jobs create --region REGION --display-name \\S+ (\\\\\\n#\\s+)?--config ${path}`,
-      ),
-    );
+    expect(readRepoFile(path)).toMatch(/gcloud ai custom-jobs create --region REGION --display-name \S+/);
   });
 });
+
+// The training jobs (the sweep agent's job runs `wandb agent`, which starts pnpm train itself).
+describe.each(repoFiles().filter((f) => /^configs\/cloud\/vertex-train-job.*\.yaml$/.test(f)))(
+  '%s',
+  (path) => {
+    const job = load(path);
+    const [pool] = job.workerPoolSpecs;
+
+    it('trains an experiment of the repository and writes runs and bundles to the bucket', () => {
+      const args: string[] = pool.containerSpec.args;
+      const config = args[args.indexOf('--config') + 1]!;
+      expect(repoFiles()).toContain(config);
+      expect(args).toContain('train.outputDir=gs://BUCKET/runs');
+      expect(args).toContain('export.uri=gs://BUCKET/models');
+      expect(pool.containerSpec.env).toContainEqual({ name: 'TFMLOPS_BACKEND', value: 'tensorflow-gpu' });
+    });
+
+    it('names the gcloud command that applies it', () => {
+      expect(readRepoFile(path)).toMatch(
+        new RegExp(
+          `gcloud ai custom-jobs create --region REGION --display-name \\S+ (\\\\\\n#\\s+)?--config ${path}`,
+        ),
+      );
+    });
+  },
+);
