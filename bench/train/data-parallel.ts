@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { DataParallelTrainer } from '@tfmlops/runtime';
+import { DataParallelTrainer, optimizerApplier } from '@tfmlops/runtime';
 
 /**
  * The only place the bench touches `DataParallelTrainer`'s API (it is about to take a loss spec and a
@@ -12,11 +12,15 @@ export async function createDataParallelStep(
   workers: number,
   learningRate: number,
 ): Promise<{ step(xs: tf.Tensor, ys: tf.Tensor): Promise<void>; dispose(): Promise<void> }> {
-  const trainer = await DataParallelTrainer.create(model, { workers });
+  const trainer = await DataParallelTrainer.create(model, {
+    workers,
+    loss: { kind: 'softmax-cross-entropy' },
+  });
   const optimizer = tf.train.adam(learningRate);
+  const applier = optimizerApplier(optimizer);
   return {
     step: async (xs, ys) => {
-      await trainer.step(xs, ys, optimizer);
+      await trainer.step(xs, ys, applier);
     },
     dispose: async () => {
       await trainer.dispose();

@@ -37,6 +37,7 @@ export {
   type PrepareResult,
   prepareDataset,
 } from './prepare/prepare-dataset.ts';
+export { normalizationTable, normalizePixels } from './preprocess/normalize.ts';
 export { configureSharpForBatches, type ImageInput, preprocessImage } from './preprocess/preprocess-image.ts';
 export {
   imageBytes,

@@ -3,12 +3,14 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { joinUri, type Logger, type Storage } from '@tfmlops/core';
 import { type LoadSourceFn, openDataset, prepareDataset } from '@tfmlops/data';
 import {
+  createLoss,
   createTrainStep,
   DataParallelTrainer,
-  dataParallelWorkersFor,
   FusedAdam,
+  type LossSpec,
   type MachineProbes,
   optimizerApplier,
+  planDataParallel,
   selectBackend,
   type TrainStep,
 } from '@tfmlops/runtime';
@@ -61,16 +63,20 @@ export async function train(config: ExperimentConfig, deps: TrainDependencies): 
     { storage },
   );
   const optimizer = tf.train.adam(config.train.learningRate);
-  const workers = dataParallelWorkersFor(config.runtime, backend.backend);
-  const parallel = workers > 0 ? await DataParallelTrainer.create(model, { workers }) : undefined;
-  if (parallel) logger.info({ workers }, 'data-parallel training on worker threads');
+  const loss: LossSpec = { kind: 'softmax-cross-entropy' };
+  const { workers, reason } = planDataParallel(config.runtime, backend.backend, model);
+  const parallel = workers > 0 ? await DataParallelTrainer.create(model, { workers, loss }) : undefined;
+  logger.info(
+    { workers, reason },
+    parallel ? 'data-parallel training on worker threads' : 'one training thread',
+  );
   // On one process, a lean step: on wasm with Adam fused into one SIMD pass per weight (same update as tf's adam).
   const singleStep = createTrainStep(
     model,
     backend.backend === 'wasm'
       ? new FusedAdam({ learningRate: config.train.learningRate })
       : optimizerApplier(optimizer),
-    (labels, logits) => tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar,
+    createLoss(loss),
   );
   const epochs: EpochMetrics[] = [];
   for (let epoch = 1; epoch <= config.train.epochs; epoch += 1) {
@@ -131,7 +137,7 @@ async function trainStep(
   ys: tf.Tensor,
   parallel: DataParallelTrainer | undefined,
 ): Promise<number> {
-  if (parallel) return parallel.step(xs, ys, optimizer);
+  if (parallel) return parallel.step(xs, ys, optimizerApplier(optimizer));
   const loss = singleStep(xs, ys);
   const value = (await loss.data())[0]!;
   loss.dispose();

@@ -23,7 +23,8 @@ export interface DoctorReport {
   backends: BackendStatus[];
   /** What `runtime.backend: auto` picks here. */
   autoSelects: BackendKind | undefined;
-  wasm: { simd: boolean; threads: boolean };
+  /** WebAssembly features: SIMD, threads, and relaxed SIMD (the fused multiply-add our GEMM uses). */
+  wasm: { simd: boolean; threads: boolean; relaxedSimd: boolean };
   /** Copies of tfjs-core the TF.js packages load; anything but one is a problem. */
   tfjsCore: TfjsCoreCopy[];
   /** nvidia-smi's GPUs, with how libtensorflow 2.9.1 runs on each (prebuilt SASS or PTX compiled at start). */

@@ -1,95 +1,69 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { diagnose } from './diagnose.ts';
 import { formatDoctorReport, runDoctor } from './doctor.ts';
 import type { DoctorReport } from './doctor-types.ts';
 import { CUDA_LIBRARIES } from './gpu.ts';
-import { type CommandResult, type MachineProbes, realMachineProbes } from './probes.ts';
-
-const NONE: CommandResult = { ok: false, stdout: '', stderr: 'not found' };
-
-/**
- * A GPU machine as its commands answer (nvidia-smi, ldconfig -p, ls of library dirs), where tfjs-node-gpu "loads" by
- * registering a cpu-backed 'tensorflow' backend and tfjs-node is present without libtensorflow, as here.
- */
-function gpuMachine(opts: {
-  smi: string;
-  libraries: readonly string[];
-  libraryDir?: string;
-  env?: Record<string, string>;
-}): MachineProbes {
-  const dir = opts.libraryDir ?? '/usr/local/cuda-11.2/lib64';
-  const env = opts.env ?? {};
-  return {
-    ...realMachineProbes(env),
-    loadModule: async (name) => {
-      if (name !== '@tensorflow/tfjs-node-gpu')
-        throw new Error('The Node.js native addon module (tfjs_binding.node) can not be found at path: x');
-      if (!tf.findBackendFactory('tensorflow')) {
-        tf.registerBackend('tensorflow', () => new MathBackendCPU());
-        for (const k of tf.getKernelsForBackend('cpu'))
-          if (!tf.getKernel(k.kernelName, 'tensorflow'))
-            tf.registerKernel({ ...k, backendName: 'tensorflow' });
-      }
-      return {};
-    },
-    runCommand: async (command, args) => {
-      if (command === 'nvidia-smi') return { ok: true, stdout: opts.smi, stderr: '' };
-      if (command === 'ldconfig' && !opts.libraryDir) {
-        const lines = opts.libraries.map((l) => `\t${l} (libc6,x86-64) => ${dir}/${l}`);
-        return { ok: true, stdout: lines.join('\n'), stderr: '' };
-      }
-      if (command === 'ls' && args[0] === opts.libraryDir)
-        return { ok: true, stdout: opts.libraries.join('\n'), stderr: '' };
-      return NONE;
-    },
-  };
-}
+import {
+  CPU_MACHINE_WITHOUT_NATIVE,
+  CUDA_GPU_MACHINE,
+  forgetNativeBackend,
+  MACHINES,
+  machineProbes,
+} from './machines.test-support.ts';
+import { AUTO_ORDER } from './select-backend.ts';
 
 const problemsText = (report: Pick<DoctorReport, 'problems'>) =>
   report.problems.map((p) => `${p.problem} => ${p.fix}`).join('\n');
 
-afterEach(async () => {
-  if (tf.findBackendFactory('tensorflow')) tf.removeBackend('tensorflow');
-  for (const kernel of tf.getKernelsForBackend('tensorflow'))
-    tf.unregisterKernel(kernel.kernelName, 'tensorflow');
-});
+afterEach(forgetNativeBackend);
 
-describe('runDoctor', () => {
-  it('on this machine: wasm and cpu work, native TensorFlow does not (with the fix), one tfjs-core', async () => {
-    const report = await runDoctor({ ...realMachineProbes({}), runCommand: async () => NONE });
-    expect(report.backends.map((b) => [b.backend, b.usable])).toEqual([
-      ['tensorflow-gpu', false],
-      ['tensorflow', false],
-      ['wasm', true],
-      ['cpu', true],
-    ]);
-    expect(report.autoSelects).toBe('wasm');
-    expect(report.wasm).toEqual({ simd: true, threads: false });
-    expect(report.tfjsCore).toHaveLength(1);
-    expect(report.gpus).toEqual([]);
-    expect(report.healthy).toBe(true);
-    expect(report.problems).toHaveLength(1);
-    expect(report.problems[0]!.problem).toMatch(
-      /native TensorFlow is unavailable .*tfjs_binding.node.*runs on wasm/,
+describe.each(MACHINES)('runDoctor on a machine with $name', (machine) => {
+  it(`reports ${machine.expected.doctorUsable.join(', ')} usable, auto selecting ${machine.expected.autoSelects}`, async () => {
+    const report = await runDoctor(machineProbes(machine));
+    expect(report.backends.map((b) => b.backend)).toEqual(AUTO_ORDER);
+    expect(report.backends.filter((b) => b.usable).map((b) => b.backend)).toEqual(
+      machine.expected.doctorUsable,
     );
-    expect(report.problems[0]!.fix).toMatch(/pnpm rebuild @tensorflow\/tfjs-node/);
+    expect(report.autoSelects).toBe(machine.expected.autoSelects);
+    expect(report.healthy).toBe(true);
+    expect(report.gpus.map((g) => g.name)).toEqual(machine.gpus.map((line) => line.split(',')[0]));
+    // CUDA libraries are looked for only where there is a GPU; here every one is found.
+    if (machine.gpus.length > 0) expect(Object.values(report.cudaLibraries).every(Boolean)).toBe(true);
+    else expect(report.cudaLibraries).toEqual({});
+    // The doctor leaves the process on the cpu backend, whatever it started along the way.
     expect(tf.getBackend()).toBe('cpu');
+    const native = report.backends.find((b) => b.backend === 'tensorflow')!;
+    const gpu = report.backends.find((b) => b.backend === 'tensorflow-gpu')!;
+    if (gpu.usable || native.usable) {
+      expect(report.problems).toEqual([]);
+    } else {
+      // Without native TensorFlow the one problem is that, with the fix.
+      expect(report.problems).toHaveLength(1);
+      expect(report.problems[0]!.problem).toMatch(
+        /native TensorFlow is unavailable .*tfjs_binding\.node.*training runs on wasm/,
+      );
+      expect(report.problems[0]!.fix).toMatch(/pnpm rebuild @tensorflow\/tfjs-node/);
+    }
     const text = formatDoctorReport(report);
-    expect(text).toMatch(/auto selects: wasm/);
-    expect(text).toMatch(/GPUs: none visible/);
+    expect(text).toMatch(new RegExp(`auto selects: ${machine.expected.autoSelects}`));
+    expect(text).toMatch(
+      machine.gpus.length > 0 ? /GPUs:\n {2}Tesla T4: driver 470\.57\.02/ : /GPUs: none visible/,
+    );
     expect(text).toMatch(/ok: this machine can train/);
   });
+});
 
+describe('runDoctor on GPU machines with something missing', () => {
   it('an A100 with CUDA 11.2 but no cuDNN 8: tensorflow-gpu refused, cuDNN named, PTX cache advised', async () => {
     const report = await runDoctor(
-      gpuMachine({
-        smi: 'NVIDIA A100-SXM4-40GB, 535.104.05, 8.0\n',
-        libraries: CUDA_LIBRARIES.filter((l) => l !== 'libcudnn.so.8'),
+      machineProbes({
+        ...CPU_MACHINE_WITHOUT_NATIVE,
+        gpus: ['NVIDIA A100-SXM4-40GB, 535.104.05, 8.0'],
+        libraries: CUDA_GPU_MACHINE.libraries.filter(([soname]) => soname !== 'libcudnn.so.8'),
       }),
     );
     expect(report.gpus).toEqual([
@@ -115,12 +89,15 @@ describe('runDoctor', () => {
   });
 
   it('an H100 (compute 9.0) with every library on LD_LIBRARY_PATH: GPU selected, only the CUDA cache advised', async () => {
-    const machine = {
-      smi: 'NVIDIA H100 80GB HBM3, 550.54.15, 9.0\n',
-      libraries: CUDA_LIBRARIES,
-      libraryDir: '/opt/cuda',
-    };
-    const report = await runDoctor(gpuMachine({ ...machine, env: { LD_LIBRARY_PATH: '/opt/cuda' } }));
+    const h100 = (env: Record<string, string>) =>
+      machineProbes({
+        ...CUDA_GPU_MACHINE,
+        gpus: ['NVIDIA H100 80GB HBM3, 550.54.15, 9.0'],
+        libraries: [],
+        unindexedLibraries: CUDA_LIBRARIES.map((library): [string, string] => [library, '/opt/cuda']),
+        env: { LD_LIBRARY_PATH: '/opt/cuda', ...env },
+      });
+    const report = await runDoctor(h100({}));
     expect(report.cudaLibraries['libcudnn.so.8']).toBe('/opt/cuda/libcudnn.so.8');
     expect(report.backends[0]).toMatchObject({ backend: 'tensorflow-gpu', usable: true });
     expect(report.backends[1]!.detail).toMatch(/not tried: @tensorflow\/tfjs-node-gpu already provides/);
@@ -131,16 +108,9 @@ describe('runDoctor', () => {
     );
     expect(report.problems[0]!.fix).toMatch(/CUDA_CACHE_PATH.*CUDA_CACHE_MAXSIZE=4294967296/);
 
-    tf.removeBackend('tensorflow');
+    await forgetNativeBackend();
     const cached = await runDoctor(
-      gpuMachine({
-        ...machine,
-        env: {
-          LD_LIBRARY_PATH: '/opt/cuda',
-          CUDA_CACHE_PATH: '/var/cache/cuda',
-          CUDA_CACHE_MAXSIZE: '4294967296',
-        },
-      }),
+      h100({ CUDA_CACHE_PATH: '/var/cache/cuda', CUDA_CACHE_MAXSIZE: '4294967296' }),
     );
     expect(cached.problems).toEqual([]);
     expect(formatDoctorReport(cached)).toMatch(/CUDA_CACHE_PATH=\/var\/cache\/cuda/);
@@ -155,7 +125,7 @@ describe('diagnose', () => {
       { backend: 'wasm' as const, usable: true, detail: 'ok' },
       { backend: 'cpu' as const, usable: true, detail: 'ok' },
     ],
-    wasm: { simd: true, threads: false },
+    wasm: { simd: true, threads: false, relaxedSimd: true },
     tfjsCore: [{ path: '/a', version: '4.22.0', loadedBy: ['core'] }],
     gpus: [],
     cudaLibraries: {},
@@ -209,11 +179,18 @@ describe('pnpm run doctor (the entry point)', () => {
     });
 
   it('prints the JSON report and exits 0 when a backend that can train works; a bad flag exits 2', async () => {
-    const { stdout } = await run('--json');
+    const [{ stdout }, error] = await Promise.all([
+      run('--json'),
+      run('--jsn').catch((e: { code: number; stderr: string }) => e),
+    ]);
     const report = JSON.parse(stdout) as DoctorReport;
-    expect(report.autoSelects).toBe('wasm');
+    // This is the real machine: described, not asserted. Whatever it has, wasm trains (Node >= 20), so the
+    // report is healthy and auto takes the first backend that started.
+    console.info(
+      `doctor on this machine: ${report.backends.map((b) => `${b.backend}=${b.usable}`).join(' ')}`,
+    );
     expect(report.healthy).toBe(true);
-    const error = await run('--jsn').catch((e: { code: number; stderr: string }) => e);
+    expect(report.autoSelects).toBe(report.backends.find((b) => b.usable)?.backend);
     expect(error).toMatchObject({ code: 2, stderr: expect.stringMatching(/--jsn/) });
   }, 30_000);
 });

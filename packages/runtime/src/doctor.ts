@@ -3,6 +3,7 @@ import type { BackendKind } from './config.ts';
 import { diagnose } from './diagnose.ts';
 import type { BackendStatus, DoctorReport } from './doctor-types.ts';
 import { findCudaLibraries, kernelSupportFor, listGpus } from './gpu.ts';
+import { relaxedSimdSupported } from './kernels/simd/relaxed-simd.ts';
 import { NATIVE_PACKAGE } from './native.ts';
 import type { MachineProbes } from './probes.ts';
 import { AUTO_ORDER, loadedNativeBackend, selectBackend, wasmFeatures } from './select-backend.ts';
@@ -29,7 +30,8 @@ export async function runDoctor(probes: MachineProbes): Promise<DoctorReport> {
   };
   const tfjsCore = findTfjsCoreCopies();
   await tf.setBackend('cpu');
-  const facts = { backends, wasm: { simd, threads }, tfjsCore, gpus, cudaLibraries, cudaCache };
+  const wasm = { simd, threads, relaxedSimd: relaxedSimdSupported() };
+  const facts = { backends, wasm, tfjsCore, gpus, cudaLibraries, cudaCache };
   return {
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
@@ -74,7 +76,7 @@ export function formatDoctorReport(report: DoctorReport): string {
     ),
     '',
     `auto selects: ${report.autoSelects ?? 'nothing'}`,
-    `wasm: SIMD ${report.wasm.simd ? 'yes' : 'no'}, threads ${report.wasm.threads ? 'yes' : 'no (single-threaded in Node; runtime.dataParallelWorkers uses more cores)'}`,
+    `wasm: SIMD ${report.wasm.simd ? 'yes' : 'no'}, relaxed SIMD (fused multiply-add) ${report.wasm.relaxedSimd ? 'yes' : 'no'}, threads ${report.wasm.threads ? 'yes' : 'no (single-threaded in Node; runtime.threads or runtime.dataParallelWorkers use more cores)'}`,
     `tfjs-core: ${report.tfjsCore.map((c) => `${c.version} at ${c.path} (${c.loadedBy.join(', ')})`).join('; ')}`,
     `GPUs:${report.gpus.length === 0 ? ' none visible' : ''}`,
   ];

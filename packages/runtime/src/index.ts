@@ -2,6 +2,8 @@ export {
   BACKEND_PREFERENCES,
   type BackendKind,
   type BackendPreference,
+  MAX_DATA_PARALLEL_WORKERS,
+  MAX_WASM_THREADS,
   type RuntimeConfig,
   runtimeConfigSchema,
 } from './config.ts';
@@ -10,15 +12,22 @@ export type { BackendStatus, DoctorProblem, DoctorReport } from './doctor-types.
 export { type GpuInfo, type KernelSupport, kernelSupportFor, listGpus } from './gpu.ts';
 export {
   type AdamOptions,
+  type AdamState,
   configuredWasmThreads,
   configureWasmBackend,
   FusedAdam,
   registerWasmTrainingKernels,
   type WasmBackendOptions,
 } from './kernels/index.ts';
-export { DataParallelTrainer } from './parallel/data-parallel-trainer.ts';
+export { createLoss, type LossFunction, type LossSpec, lossSpecSchema } from './loss.ts';
+export { type DataParallelOptions, DataParallelTrainer } from './parallel/data-parallel-trainer.ts';
 export { lossAndGradients, trainableVariables } from './parallel/gradients.ts';
-export { dataParallelWorkersFor } from './parallel/workers-for.ts';
+export {
+  batchNormalizationLayers,
+  type DataParallelPlan,
+  dataParallelWorkersFor,
+  planDataParallel,
+} from './parallel/plan.ts';
 export { type CommandResult, type MachineProbes, realMachineProbes } from './probes.ts';
 export {
   type BackendAttempt,
@@ -28,10 +37,4 @@ export {
   selectBackend,
 } from './select-backend.ts';
 export { findTfjsCoreCopies, type TfjsCoreCopy } from './tfjs-core-copies.ts';
-export {
-  createTrainStep,
-  type GradientApplier,
-  type LossFunction,
-  optimizerApplier,
-  type TrainStep,
-} from './train-step.ts';
+export { createTrainStep, type GradientApplier, optimizerApplier, type TrainStep } from './train-step.ts';

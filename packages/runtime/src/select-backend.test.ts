@@ -1,45 +1,18 @@
 import { PassThrough } from 'node:stream';
-import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError, createLogger } from '@tfmlops/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CUDA_LIBRARIES } from './gpu.ts';
-import { type CommandResult, type MachineProbes, realMachineProbes } from './probes.ts';
-import { selectBackend } from './select-backend.ts';
-
-const NONE: CommandResult = { ok: false, stdout: '', stderr: 'not found' };
-const A100 = 'NVIDIA A100-SXM4-40GB, 535.104.05, 8.0\n';
-const ALL_CUDA_LIBS = CUDA_LIBRARIES.map(
-  (l) => `\t${l} (libc6,x86-64) => /usr/local/cuda-11.2/lib64/${l}`,
-).join('\n');
-
-/** This machine's real answers, except for the parts a test replaces. nvidia-smi is absent unless faked. */
-function probes(overrides: Partial<MachineProbes> = {}): MachineProbes {
-  return { ...realMachineProbes({}), runCommand: async () => NONE, ...overrides };
-}
-
-/** A GPU machine's command output: nvidia-smi and ldconfig -p. */
-function gpuCommands(smi: string, ldconfig: string): MachineProbes['runCommand'] {
-  return async (command) => {
-    if (command === 'nvidia-smi') return { ok: true, stdout: smi, stderr: '' };
-    if (command === 'ldconfig') return { ok: true, stdout: ldconfig, stderr: '' };
-    return NONE;
-  };
-}
-
-/**
- * Stands in for @tensorflow/tfjs-node-gpu: "loading" it registers a backend named 'tensorflow' whose kernels are the
- * cpu backend's, so only the module lookup is fake and the math is real.
- */
-async function fakeNativeModule(): Promise<unknown> {
-  if (!tf.findBackendFactory('tensorflow')) {
-    tf.registerBackend('tensorflow', () => new MathBackendCPU());
-    for (const kernel of tf.getKernelsForBackend('cpu'))
-      if (!tf.getKernel(kernel.kernelName, 'tensorflow'))
-        tf.registerKernel({ ...kernel, backendName: 'tensorflow' });
-  }
-  return {};
-}
+import type { BackendKind } from './config.ts';
+import {
+  CPU_MACHINE_WITHOUT_NATIVE,
+  CUDA_GPU_MACHINE,
+  forgetNativeBackend,
+  MACHINES,
+  type MachineDescription,
+  machineProbes,
+  NATIVE_CPU_MACHINE,
+} from './machines.test-support.ts';
+import { AUTO_ORDER, selectBackend } from './select-backend.ts';
 
 function capturedLogger() {
   const stream = new PassThrough();
@@ -59,122 +32,117 @@ async function rejection(promise: Promise<unknown>): Promise<BackendError> {
   return error as BackendError;
 }
 
-afterEach(async () => {
-  if (tf.findBackendFactory('tensorflow')) tf.removeBackend('tensorflow');
-  for (const kernel of tf.getKernelsForBackend('tensorflow'))
-    tf.unregisterKernel(kernel.kernelName, 'tensorflow');
-  await tf.setBackend('cpu');
-});
+/** Why a backend the machine lacks is skipped, from the machine's description. */
+function skipReason(machine: MachineDescription, backend: BackendKind): RegExp {
+  if (backend === 'tensorflow-gpu' && machine.gpus.length === 0) return /no CUDA GPU visible/;
+  const pkg = backend === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+  return machine.native[pkg] === 'not-installed'
+    ? /is not installed/
+    : /is installed but its native addon \(tfjs_binding\.node\) is missing/;
+}
 
-describe('selectBackend on this machine (no GPU, tfjs-node present without libtensorflow)', () => {
-  it('auto picks wasm, logs why the native backends were skipped, and wasm can train a convolution', async () => {
+/** A filter gradient on the current backend (wasm needs the training kernels selection registers). */
+function convFilterGradient(): number[] {
+  return tf.tidy(() => [
+    ...tf
+      .grad((f: tf.Tensor) => tf.conv2d(tf.ones([1, 4, 4, 1]) as tf.Tensor4D, f as tf.Tensor4D, 1, 'valid'))(
+        tf.ones([3, 3, 1, 1]),
+      )
+      .dataSync(),
+  ]);
+}
+
+afterEach(forgetNativeBackend);
+
+describe.each(MACHINES)('selectBackend on a machine with $name', (machine) => {
+  const { autoSelects, starts } = machine.expected;
+
+  it(`auto picks ${autoSelects}, logs why it skipped the faster ones, and computes gradients on it`, async () => {
     const { logger, lines } = capturedLogger();
-    const chosen = await selectBackend({ backend: 'auto' }, { probes: probes(), logger });
-    expect(chosen.backend).toBe('wasm');
-    expect(tf.getBackend()).toBe('wasm');
-    expect(chosen.reason).toMatch(/WebAssembly \(SIMD on/);
-    expect(chosen.skipped.map((s) => s.backend)).toEqual(['tensorflow-gpu', 'tensorflow']);
-    expect(chosen.skipped[0]!.reason).toMatch(/no CUDA GPU visible/);
-    expect(chosen.skipped[1]!.reason).toMatch(/tfjs-node is installed but its native addon .* is missing/);
-    // The failed import registered tfjs-node's kernels under 'tensorflow' before throwing; they were removed.
-    expect(tf.getKernelsForBackend('tensorflow')).toEqual([]);
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(lines.filter((l) => l.message === 'backend skipped').map((l) => l.backend)).toEqual([
-      'tensorflow-gpu',
-      'tensorflow',
-    ]);
-    expect(lines.find((l) => l.message === 'backend selected')).toMatchObject({ backend: 'wasm' });
-    // Stock tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter; selecting wasm registered it.
-    const grad = tf.grad((f: tf.Tensor) =>
-      tf.conv2d(tf.ones([1, 4, 4, 1]) as tf.Tensor4D, f as tf.Tensor4D, 1, 'valid'),
-    )(tf.ones([3, 3, 1, 1]));
-    expect([...grad.dataSync()]).toEqual(new Array(9).fill(4));
-  });
-
-  it('an explicit backend that is unavailable is an error with the reason and a fix, not a fallback', async () => {
-    const gpu = await rejection(selectBackend({ backend: 'tensorflow-gpu' }, { probes: probes() }));
-    expect(gpu.message).toMatch(/backend 'tensorflow-gpu' is not available: no CUDA GPU visible/);
-    expect(gpu.hint).toMatch(/nvidia-smi/);
-
-    const native = await rejection(selectBackend({ backend: 'tensorflow' }, { probes: probes() }));
-    expect(native.message).toMatch(/@tensorflow\/tfjs-node is installed but its native addon/);
-    expect(native.hint).toMatch(/pnpm rebuild @tensorflow\/tfjs-node.*TFJS_NODE_CDN_STORAGE/);
-    expect((native.cause as Error).message).toMatch(/tfjs_binding\.node/);
-    expect(tf.getBackend()).toBe('cpu');
-  });
-
-  it('explicit cpu works', async () => {
-    const chosen = await selectBackend({ backend: 'cpu' }, { probes: probes() });
-    expect(chosen).toMatchObject({ backend: 'cpu', tfBackendName: 'cpu', skipped: [] });
-    expect(tf.getBackend()).toBe('cpu');
-  });
-
-  it('runtime.threads loads the threaded wasm build, and refuses a switch once wasm has started', async () => {
-    // Earlier tests in this file started the single-threaded backend; the threaded start itself is covered by
-    // kernels/wasm-threads.test.ts in a fresh process.
-    const error = await selectBackend({ backend: 'wasm', threads: 4 }, { probes: probes() }).catch(
-      (e: unknown) => e,
+    const probes = machineProbes(machine);
+    const chosen = await selectBackend({ backend: 'auto' }, { probes, logger });
+    expect(chosen.backend).toBe(autoSelects);
+    expect(chosen.tfBackendName).toBe(autoSelects.startsWith('tensorflow') ? 'tensorflow' : autoSelects);
+    expect(tf.getBackend()).toBe(chosen.tfBackendName);
+    const faster = AUTO_ORDER.slice(0, AUTO_ORDER.indexOf(autoSelects));
+    expect(chosen.skipped.map((s) => s.backend)).toEqual(faster);
+    for (const skipped of chosen.skipped)
+      expect(skipped.reason).toMatch(skipReason(machine, skipped.backend));
+    // The GPU build is looked up only where a GPU and its libraries are; the CPU build only when it is next.
+    const looked = [...faster, autoSelects].flatMap((b) =>
+      b === 'tensorflow-gpu' && machine.gpus.length > 0
+        ? ['@tensorflow/tfjs-node-gpu']
+        : b === 'tensorflow'
+          ? ['@tensorflow/tfjs-node']
+          : [],
     );
-    expect(error).toBeInstanceOf(BackendError);
-    expect((error as BackendError).message).toMatch(/already started with 1 thread\(s\); cannot switch to 4/);
+    expect(probes.modulesLoaded).toEqual(looked);
+    // A failed import registers tfjs-node's kernels under 'tensorflow' before throwing; they are removed again.
+    if (!autoSelects.startsWith('tensorflow')) expect(tf.getKernelsForBackend('tensorflow')).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines.filter((l) => l.message === 'backend skipped').map((l) => l.backend)).toEqual(faster);
+    expect(lines.find((l) => l.message === 'backend selected')).toMatchObject({ backend: autoSelects });
+    // Real math on the chosen backend (on wasm this needs the Conv2DBackpropFilter kernel selection registers).
+    expect(convFilterGradient()).toEqual(new Array(9).fill(4));
+  });
+
+  it(`starts ${starts.join(', ')} when asked explicitly; anything else is an error with the reason and a fix`, async () => {
+    for (const backend of AUTO_ORDER) {
+      // Each request as in a fresh process: no native build loaded yet.
+      await forgetNativeBackend();
+      const attempt = selectBackend({ backend }, { probes: machineProbes(machine) });
+      if (starts.includes(backend)) {
+        const chosen = await attempt;
+        expect(chosen).toMatchObject({ backend, skipped: [] });
+        expect(tf.getBackend()).toBe(chosen.tfBackendName);
+        expect(convFilterGradient()).toEqual(new Array(9).fill(4));
+      } else {
+        const error = await rejection(attempt);
+        expect(error.message).toMatch(new RegExp(`^backend '${backend}' is not available: `));
+        expect(error.message).toMatch(skipReason(machine, backend));
+        expect(error.hint).toBeTruthy();
+        // Never a silent fallback: the current backend stays what it was.
+        expect(tf.getBackend()).toBe('cpu');
+      }
+    }
   });
 });
 
-describe('selectBackend with a faked module lookup and GPU machine', () => {
-  it('auto prefers tfjs-node-gpu when a GPU and the CUDA libraries are there and it loads (real math)', async () => {
-    const looked: string[] = [];
-    const chosen = await selectBackend(
-      { backend: 'auto' },
-      {
-        probes: probes({
-          runCommand: gpuCommands(A100, ALL_CUDA_LIBS),
-          loadModule: async (name) => {
-            looked.push(name);
-            return fakeNativeModule();
-          },
-        }),
-      },
+describe('selectBackend details (each on a described machine)', () => {
+  it('a native build that loaded keeps the backend name: the other one is refused in the same process', async () => {
+    await selectBackend({ backend: 'tensorflow-gpu' }, { probes: machineProbes(CUDA_GPU_MACHINE) });
+    const second = await rejection(
+      selectBackend({ backend: 'tensorflow' }, { probes: machineProbes(CUDA_GPU_MACHINE) }),
     );
-    expect(chosen).toMatchObject({ backend: 'tensorflow-gpu', tfBackendName: 'tensorflow', skipped: [] });
-    expect(looked).toEqual(['@tensorflow/tfjs-node-gpu']);
-    expect([...tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3], [4]])).dataSync()]).toEqual([11]);
-
-    // Both native packages register 'tensorflow'; the CPU build cannot be had in the same process any more.
-    const second = await rejection(selectBackend({ backend: 'tensorflow' }, { probes: probes() }));
     expect(second.message).toMatch(/already loaded @tensorflow\/tfjs-node-gpu/);
   });
 
-  it('a GPU without cuDNN is not used: the GPU build would silently compute on the CPU', async () => {
-    const looked: string[] = [];
-    const withoutCudnn = ALL_CUDA_LIBS.split('\n')
-      .filter((l) => !l.includes('libcudnn'))
-      .join('\n');
-    const chosen = await selectBackend(
-      { backend: 'auto' },
-      {
-        probes: probes({
-          runCommand: gpuCommands(A100, withoutCudnn),
-          loadModule: async (name) => {
-            looked.push(name);
-            throw new Error(
-              `The Node.js native addon module (tfjs_binding.node) can not be found at path: x/${name}`,
-            );
-          },
-        }),
-      },
+  it('a missing addon is explained with the rebuild command and the CDN mirror setting', async () => {
+    const error = await rejection(
+      selectBackend({ backend: 'tensorflow' }, { probes: machineProbes(CPU_MACHINE_WITHOUT_NATIVE) }),
     );
-    expect(chosen.backend).toBe('wasm');
+    expect(error.hint).toMatch(/pnpm rebuild @tensorflow\/tfjs-node.*TFJS_NODE_CDN_STORAGE/);
+    expect((error.cause as Error).message).toMatch(/tfjs_binding\.node/);
+  });
+
+  it('a GPU without cuDNN is not used: the GPU build would silently compute on the CPU', async () => {
+    const withoutCudnn: MachineDescription = {
+      ...CUDA_GPU_MACHINE,
+      gpus: ['NVIDIA A100-SXM4-40GB, 535.104.05, 8.0'],
+      libraries: CUDA_GPU_MACHINE.libraries.filter(([soname]) => soname !== 'libcudnn.so.8'),
+    };
+    const probes = machineProbes(withoutCudnn);
+    const chosen = await selectBackend({ backend: 'auto' }, { probes });
+    expect(chosen.backend).toBe('tensorflow');
     expect(chosen.skipped[0]).toMatchObject({ backend: 'tensorflow-gpu' });
     expect(chosen.skipped[0]!.reason).toMatch(/^libcudnn\.so\.8 not found .*silently computes on the CPU/);
-    expect(looked).toEqual(['@tensorflow/tfjs-node']);
+    expect(probes.modulesLoaded).toEqual(['@tensorflow/tfjs-node']);
   });
 
   it('a driver older than CUDA 11 allows is named', async () => {
+    const oldDriver = { ...CUDA_GPU_MACHINE, gpus: ['Tesla V100-SXM2-16GB, 418.67, 7.0'] };
     const error = await rejection(
-      selectBackend(
-        { backend: 'tensorflow-gpu' },
-        { probes: probes({ runCommand: gpuCommands('Tesla V100-SXM2-16GB, 418.67, 7.0\n', ALL_CUDA_LIBS) }) },
-      ),
+      selectBackend({ backend: 'tensorflow-gpu' }, { probes: machineProbes(oldDriver) }),
     );
     expect(error.message).toMatch(/driver 418\.67 is older than 450\.80\.02/);
   });
@@ -185,7 +153,7 @@ describe('selectBackend with a faked module lookup and GPU machine', () => {
         selectBackend(
           { backend: 'tensorflow' },
           {
-            probes: probes({
+            probes: machineProbes(NATIVE_CPU_MACHINE, {
               loadModule: async () => {
                 throw error;
               },
@@ -216,5 +184,13 @@ describe('selectBackend with a faked module lookup and GPU machine', () => {
     );
     expect(noLibtensorflow.message).toMatch(/installed but libtensorflow cannot be loaded/);
     expect(noLibtensorflow.hint).toMatch(/pnpm rebuild @tensorflow\/tfjs-node/);
+  });
+
+  it('runtime.threads is refused once the single-threaded wasm backend has started', async () => {
+    // The threaded start itself is covered by kernels/wasm-threads.test.ts in a process of its own.
+    const probes = machineProbes(CPU_MACHINE_WITHOUT_NATIVE);
+    await selectBackend({ backend: 'wasm' }, { probes });
+    const error = await rejection(selectBackend({ backend: 'wasm', threads: 4 }, { probes }));
+    expect(error.message).toMatch(/already started with 1 thread\(s\); cannot switch to 4/);
   });
 });

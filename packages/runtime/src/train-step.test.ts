@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { FusedAdam } from './kernels/fused-adam.ts';
 import { maxRelativeError, seededValues } from './kernels/gradient-check.ts';
 import { registerWasmTrainingKernels } from './kernels/index.ts';
+import { createLoss } from './loss.ts';
 import { createTrainStep, optimizerApplier } from './train-step.ts';
 
 beforeAll(() => {
@@ -34,7 +35,7 @@ function batch(): { xs: tf.Tensor; ys: tf.Tensor } {
   };
 }
 
-const loss = (ys: tf.Tensor, logits: tf.Tensor) => tf.losses.softmaxCrossEntropy(ys, logits) as tf.Scalar;
+const loss = createLoss({ kind: 'softmax-cross-entropy' });
 
 async function trainedWeights(backend: string, optimizer: () => tf.Optimizer | FusedAdam, steps: number) {
   await tf.setBackend(backend);
@@ -87,10 +88,5 @@ describe('createTrainStep + FusedAdam', () => {
     expect(adam.iterations).toBe(15);
     tf.dispose([xs, ys]);
     model.dispose();
-  });
-
-  it('rejects hyper-parameters outside their range', () => {
-    expect(() => new FusedAdam({ learningRate: 0 })).toThrow(/learningRate/);
-    expect(() => new FusedAdam({ beta1: 1 })).toThrow(/beta1/);
   });
 });

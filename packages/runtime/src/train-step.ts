@@ -1,8 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-
-/** Loss of a batch: labels first, as `tf.losses.*` take them. */
-export type LossFunction = (labels: tf.Tensor, predictions: tf.Tensor) => tf.Scalar;
+import type { LossFunction } from './loss.ts';
 
 /**
  * Anything that applies named gradients, as `tf.variableGrads` returns them: our `FusedAdam`, or a `tf.Optimizer`
@@ -20,7 +18,8 @@ export type TrainStep = (xs: tf.Tensor, ys: tf.Tensor) => tf.Scalar;
  * mode, `tf.variableGrads` over the model's trainable weights, the optimizer's update, gradients disposed. Batch
  * norm statistics update during the forward pass as they do under `fit`. Tensor count is flat across calls.
  *
- * Pair it with `FusedAdam` on the wasm backend for a one-pass weight update.
+ * Pair it with `FusedAdam` on the wasm backend for a one-pass weight update, and build `lossFn` with `createLoss`
+ * from the same `LossSpec` the data-parallel trainer is given.
  */
 export function createTrainStep(
   model: tfl.LayersModel,

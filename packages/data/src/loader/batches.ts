@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ShardEntry, SplitName } from '../format/manifest.ts';
 import type { Shard } from '../format/shard.ts';
+import { normalizationTable, normalizePixels } from '../preprocess/normalize.ts';
 import { createRandom, deriveSeed, type Random, shuffleInPlace } from '../util/random.ts';
 import type { AugmentFn } from './augment.ts';
 
@@ -139,13 +140,7 @@ class BatchBuilder {
     const [height, width, channels] = source.imageShape;
     this.imageSize = height * width * channels;
     this.numClasses = source.classNames.length;
-    const { mean, std } = source.manifest.normalization;
-    this.lut = new Float32Array(channels * 256);
-    for (let c = 0; c < channels; c += 1) {
-      // A constant channel has std 0; dividing by 1 then just centres it.
-      const s = (std[c] ?? 1) > 1e-8 ? (std[c] as number) : 1;
-      for (let v = 0; v < 256; v += 1) this.lut[c * 256 + v] = (v / 255 - (mean[c] ?? 0)) / s;
-    }
+    this.lut = normalizationTable(source.manifest.normalization, channels);
   }
 
   build(refs: SampleRef[]): Batch {
@@ -154,18 +149,11 @@ class BatchBuilder {
     const xs = new Float32Array(refs.length * imageSize);
     const labels = new Int32Array(refs.length);
     refs.forEach(({ shard, index }, b) => {
-      const start = index * imageSize;
-      const out = b * imageSize;
-      const pixels = shard.pixels;
-      if (channels === 1) {
-        for (let p = 0; p < imageSize; p += 1) xs[out + p] = lut[pixels[start + p] as number] as number;
-      } else {
-        for (let p = 0; p < imageSize; p += channels) {
-          for (let c = 0; c < channels; c += 1) {
-            xs[out + p + c] = lut[c * 256 + (pixels[start + p + c] as number)] as number;
-          }
-        }
-      }
+      normalizePixels(shard.pixels, lut, channels, xs, {
+        from: index * imageSize,
+        to: b * imageSize,
+        count: imageSize,
+      });
       labels[b] = shard.labels[index] as number;
     });
     this.options.augment?.(xs, [refs.length, height, width, channels], this.augmentRandom);

@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { CorruptImageError } from '../errors.ts';
 import type { RawPixels } from '../sources/types.ts';
+import { decodeExactPng } from './png-fast-path.ts';
 import { imageBytes, type PreprocessSpec } from './spec.ts';
 
 const SHARP_FIT = { fit: 'contain', crop: 'cover', stretch: 'fill' } as const;
@@ -32,6 +33,9 @@ export async function preprocessImage(image: ImageInput, spec: PreprocessSpec): 
     pipeline = sharp(pixels, { raw: { width, height, channels } });
   } else {
     if (image.length === 0) throw new CorruptImageError('empty image file (0 bytes)');
+    // A PNG that already has the target size and channels needs no libvips pipeline (see decodeExactPng).
+    const exact = decodeExactPng(image, spec);
+    if (exact) return exact;
     // failOn 'warning' turns truncated JPEGs and damaged PNGs into errors instead of half-grey images.
     pipeline = sharp(image, { failOn: 'warning', sequentialRead: true }).rotate();
   }

@@ -7,6 +7,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { recordKernelPath } from './kernel-paths.ts';
 import type { WasmBackend } from './wasm-access.ts';
 
 /**
@@ -22,7 +23,10 @@ function alias(backend: WasmBackend, x: TensorInfo): TensorInfo {
 export const identityConfig: KernelConfig = {
   kernelName: Identity,
   backendName: 'wasm',
-  kernelFunc: (({ inputs, backend }) => alias(backend as WasmBackend, inputs.x as TensorInfo)) as KernelFunc,
+  kernelFunc: (({ inputs, backend }) => {
+    recordKernelPath(Identity, 'alias');
+    return alias(backend as WasmBackend, inputs.x as TensorInfo);
+  }) as KernelFunc,
 };
 
 /** Cast to the same dtype as an alias; real conversions go to the stock kernel. */
@@ -33,6 +37,7 @@ export function sameTypeCastConfig(): KernelConfig | undefined {
   const kernelFunc: KernelFunc = (args) => {
     const x = args.inputs.x as TensorInfo;
     const { dtype } = args.attrs as unknown as CastAttrs;
+    recordKernelPath(Cast, x.dtype === dtype ? 'alias' : 'convert');
     return x.dtype === dtype ? alias(args.backend as WasmBackend, x) : originalFunc(args);
   };
   return { ...original, kernelFunc, aliases: true } as KernelConfig;

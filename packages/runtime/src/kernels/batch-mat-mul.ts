@@ -7,6 +7,7 @@ import {
   type TensorInfo,
   util,
 } from '@tensorflow/tfjs-core';
+import { recordKernelPath } from './kernel-paths.ts';
 import { disposeInfo, runWasmKernel, type WasmBackend } from './wasm-access.ts';
 
 /** Relative costs per value on the wasm backend: a transpose copy, and XNNPACK packing a matmul's right operand. */
@@ -35,7 +36,10 @@ export function fastBatchMatMulConfig(): KernelConfig | undefined {
       util.sizeFromShape(a.shape.slice(0, -2)) === 1 && util.sizeFromShape(b.shape.slice(0, -2)) === 1;
     const seen = seenRight.has(b.dataId);
     seenRight.add(b.dataId);
-    if (!single) return explicitTransposes(wasm, originalFunc, a, b, transposeA, transposeB, attrs);
+    if (!single) {
+      recordKernelPath(BatchMatMul, 'batched');
+      return explicitTransposes(wasm, originalFunc, a, b, transposeA, transposeB, attrs);
+    }
     const [m, k] = transposeA ? [a.shape.at(-1)!, a.shape.at(-2)!] : [a.shape.at(-2)!, a.shape.at(-1)!];
     const n = transposeB ? b.shape.at(-2)! : b.shape.at(-1)!;
     const direct =
@@ -48,9 +52,11 @@ export function fastBatchMatMulConfig(): KernelConfig | undefined {
       PACK_COST * m * k +
       m * n;
     if ((seen && !transposeB) || direct <= swapped) {
+      recordKernelPath(BatchMatMul, 'direct');
       return explicitTransposes(wasm, originalFunc, a, b, transposeA, transposeB, attrs);
     }
     // Cᵀ = Bᵀ·Aᵀ: Bᵀ is b itself when transposeB, Aᵀ is a itself when transposeA.
+    recordKernelPath(BatchMatMul, 'swapped');
     const productT = explicitTransposes(wasm, originalFunc, b, a, !transposeB, !transposeA, attrs);
     const outShape = [...productT.shape.slice(0, -2), m, n];
     const rank = productT.shape.length;

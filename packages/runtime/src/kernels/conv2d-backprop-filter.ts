@@ -8,6 +8,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { MAX_COLUMN_VALUES } from './conv2d-backprop-input.ts';
 import { writePatchColumns, writePatchRows } from './im2col.ts';
+import { recordKernelPath } from './kernel-paths.ts';
 import {
   allocateFloat32,
   disposeInfo,
@@ -114,7 +115,8 @@ function filterGradientByPatchRows(backend: WasmBackend, x: TensorInfo, dy: Tens
   const rows = allocateFloat32(backend, [n, k]);
   writePatchRows(backend, x, info, rows);
   const result = allocateFloat32(backend, info.filterShape);
-  simd(backend).gemmTransposedA(
+  // rows [n, k] is Aᵀ for the product [k, outC] = rowsᵀ · dy: strides (k, 1).
+  simd(backend).gemm(
     heapOffset(backend, rows),
     heapOffset(backend, dy),
     heapOffset(backend, result),
@@ -122,6 +124,7 @@ function filterGradientByPatchRows(backend: WasmBackend, x: TensorInfo, dy: Tens
     k,
     info.outChannels,
     k,
+    1,
     info.outChannels,
   );
   disposeInfo(backend, rows);
@@ -136,27 +139,33 @@ const METHODS = {
 } as const;
 let forcedMethod: FilterGradientMethod | undefined;
 
-/** Test and benchmark hook: pins the formulation instead of choosing by shape. */
+/**
+ * Test and benchmark hook: pins the formulation instead of choosing by shape. Pinning one a shape cannot take
+ * (patch-rows needs outChannels % 16 == 0) makes the kernel throw rather than quietly run another.
+ */
 export function forceFilterGradientMethod(method: FilterGradientMethod | undefined): void {
   forcedMethod = method;
 }
 
 /**
- * The patch-matrix form is the default: its matmul runs at XNNPACK's GEMM speed, while the convolution form pays
- * tfjs's transpose and XNNPACK's packing of a filter as large as dy and computes small outputs in idle tiles
- * (measured at batch 64, 2 threads: 12.9 vs 21.8 ms for 3x3x32x64, 1.5 vs 23.7 ms for 3x3x1x32). The convolution
- * form needs no [K, N] buffer, so it takes over past MAX_COLUMN_VALUES (large images).
+ * A patch-matrix form is the default: the convolution form pays tfjs's transpose and XNNPACK's packing of a filter
+ * as large as dy and computes small outputs in idle tiles (measured at batch 64, 2 threads: 12.9 vs 21.8 ms for
+ * 3x3x32x64, 1.5 vs 23.7 ms for 3x3x1x32). Of the two, patch-rows (our unpacked SIMD GEMM, fused multiply-add and
+ * blocked rows) wins wherever it applies, because XNNPACK's patch-columns product first packs dy (N·outC values, on
+ * one thread): measured at batch 64 with a new dy per call, as in training, patch-rows vs patch-columns took
+ * 2.9 vs 8.4 ms (3x3x1x32), 18 vs 28 ms (3x3x32x64), 66 vs 87 ms (3x3x64x64 on 16x16), 56 vs 63 ms (3x3x128x128
+ * on 8x8) on 2 threads, and 2.7-2.9x, 1.2x, 1.1x, 1.1x less CPU time on 1 thread (2 cores, load average 5-6;
+ * kernel-speed-cli.ts repeats the comparison). Both need a [N, K] buffer, so the
+ * convolution form takes over past MAX_COLUMN_VALUES (large images).
  */
 function chooseMethod(info: ConvInfo): FilterGradientMethod {
-  if (forcedMethod === 'patch-rows' && info.outChannels % 16 !== 0) return 'patch-columns';
+  if (forcedMethod === 'patch-rows' && info.outChannels % 16 !== 0)
+    throw new Error(`patch-rows needs outChannels % 16 == 0, got ${info.outChannels}`);
   if (forcedMethod) return forcedMethod;
-  // XNNPACK packs dy (N·outC values, ~9 ns each, on one thread) for a product of only N·outC·taps MACs; below ~32
-  // taps our unpacked kernel (~0.3 ns per MAC) is faster.
-  if (info.outChannels % 16 === 0 && info.filterHeight * info.filterWidth * info.inChannels < 32)
-    return 'patch-rows';
   const columns =
     info.filterHeight * info.filterWidth * info.inChannels * info.batchSize * info.outHeight * info.outWidth;
-  return columns <= MAX_COLUMN_VALUES ? 'patch-columns' : 'convolution';
+  if (columns > MAX_COLUMN_VALUES) return 'convolution';
+  return info.outChannels % 16 === 0 ? 'patch-rows' : 'patch-columns';
 }
 
 function conv2dBackpropFilter({
@@ -181,7 +190,9 @@ function conv2dBackpropFilter({
     pad,
     dimRoundingMode,
   );
-  return METHODS[chooseMethod(info)](backend, x, dy, info);
+  const method = chooseMethod(info);
+  recordKernelPath(Conv2DBackpropFilter, method);
+  return METHODS[method](backend, x, dy, info);
 }
 
 export const conv2dBackpropFilterConfig: KernelConfig = {

@@ -6,6 +6,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { addPatchRows } from './im2col.ts';
+import { recordKernelPath } from './kernel-paths.ts';
 import { allocateFloat32, disposeInfo, runWasmKernel, type WasmBackend } from './wasm-access.ts';
 
 type ConvInfo = backend_util.Conv2DInfo;
@@ -108,10 +109,16 @@ function conv2dBackpropInput({
   const columns =
     info.batchSize * info.outHeight * info.outWidth * info.filterHeight * info.filterWidth * info.inChannels;
   const method = forcedMethod ?? (columns <= MAX_COLUMN_VALUES ? 'col2im' : 'convolution');
-  return (
-    (method === 'convolution' ? inputGradientByConvolution(backend, dy, filter, info) : undefined) ??
-    inputGradientByCol2im(backend, dy, filter, info)
-  );
+  if (method === 'convolution') {
+    const dx = inputGradientByConvolution(backend, dy, filter, info);
+    if (dx) {
+      recordKernelPath(Conv2DBackpropInput, 'convolution');
+      return dx;
+    }
+    if (forcedMethod) throw new Error('the convolution form needs stride 1 and pads within the filter reach');
+  }
+  recordKernelPath(Conv2DBackpropInput, 'col2im');
+  return inputGradientByCol2im(backend, dy, filter, info);
 }
 
 /**
@@ -123,7 +130,10 @@ export const MAX_COLUMN_VALUES = 2 ** 25;
 export type InputGradientMethod = 'convolution' | 'col2im';
 let forcedMethod: InputGradientMethod | undefined;
 
-/** Test and benchmark hook: pins the formulation (the convolution form falls back to col2im where it cannot run). */
+/**
+ * Test and benchmark hook: pins the formulation. Pinning the convolution form where it cannot run (stride > 1, or
+ * a pad past the filter's reach) makes the kernel throw rather than quietly run col2im.
+ */
 export function forceInputGradientMethod(method: InputGradientMethod | undefined): void {
   forcedMethod = method;
 }

@@ -1,5 +1,6 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
+import { BackendError } from '@tfmlops/core';
 import { allocateFloat32, heapFloat32, heapOffset, simd, type WasmBackend } from './wasm-access.ts';
 
 /** Adam hyper-parameters; the defaults are tfjs's (`tf.train.adam`). */
@@ -9,6 +10,25 @@ export interface AdamOptions {
   beta2?: number;
   /** Added to √v̂; defaults to the backend's epsilon (1e-7 for float32), as tfjs does. */
   epsilon?: number;
+  /**
+   * Decoupled weight decay (AdamW, Loshchilov & Hutter, "Decoupled Weight Decay Regularization", ICLR 2019), in
+   * the parametrisation PyTorch's and Keras's AdamW use: w ← w − lr·(m̂ / (√v̂ + ε) + weightDecay·w), the decay
+   * taken from the weights before the step and scaled by the learning rate, so an LR schedule scales it too.
+   * 0 (the default) is plain Adam. It applies to every variable given a gradient.
+   */
+  weightDecay?: number;
+}
+
+/**
+ * Optimizer state for a checkpoint: the update count and both moments of each variable, in the order of the
+ * variable list given to `getState`/`setState`. Keyed by position, not by name: tfjs-layers names variables from
+ * process-wide counters, so the same model rebuilt in the same process (or resumed after another model was built)
+ * gets different names (`conv2d_Conv2D2/kernel` instead of `conv2d_Conv2D1/kernel`).
+ */
+export interface AdamState {
+  iterations: number;
+  m: Float32Array[];
+  v: Float32Array[];
 }
 
 /** First and second moments: on the wasm heap while training on wasm, in JS arrays elsewhere. */
@@ -21,27 +41,42 @@ type Moments =
  * (each with its own allocation, dispatch and full sweep over the weights): on the wasm backend one SIMD loop reads
  * weights, gradients and moments on the wasm heap and writes the new weights into a fresh tensor. Works on any
  * backend (elsewhere a JS loop through `dataSync`); the moments follow if training moves between backends.
+ * Optional decoupled weight decay makes it AdamW. `dispose()` frees the moments (on the wasm heap they are not
+ * tensors tfjs tracks, so nothing else would).
  *
  * The new weights always go to a new tensor: the wasm backend caches packed XNNPACK weights per tensor id, so
  * writing in place would leave stale weights in its convolution and matmul caches.
  */
 export class FusedAdam {
-  readonly learningRate: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
+  readonly weightDecay: number;
+  private rate: number;
   private steps = 0;
+  private disposed = false;
   private readonly moments = new Map<string, Moments>();
 
   constructor(options: AdamOptions = {}) {
-    this.learningRate = options.learningRate ?? 0.001;
+    this.rate = checkLearningRate(options.learningRate ?? 0.001);
     this.beta1 = options.beta1 ?? 0.9;
     this.beta2 = options.beta2 ?? 0.999;
     this.epsilon = options.epsilon ?? tf.backend().epsilon();
-    for (const [name, value] of Object.entries({ learningRate: this.learningRate, epsilon: this.epsilon }))
-      if (!(value > 0)) throw new RangeError(`Adam ${name} must be > 0, got ${value}`);
+    this.weightDecay = options.weightDecay ?? 0;
+    if (!(this.epsilon > 0)) throw new RangeError(`Adam epsilon must be > 0, got ${this.epsilon}`);
+    if (!(this.weightDecay >= 0 && Number.isFinite(this.weightDecay)))
+      throw new RangeError(`Adam weightDecay must be >= 0, got ${this.weightDecay}`);
     for (const [name, value] of Object.entries({ beta1: this.beta1, beta2: this.beta2 }))
       if (!(value >= 0 && value < 1)) throw new RangeError(`Adam ${name} must be in [0, 1), got ${value}`);
+  }
+
+  /** Step size of the next update; set it between steps to follow a learning-rate schedule. */
+  get learningRate(): number {
+    return this.rate;
+  }
+
+  set learningRate(value: number) {
+    this.rate = checkLearningRate(value);
   }
 
   /** Number of updates applied so far. */
@@ -51,6 +86,7 @@ export class FusedAdam {
 
   /** Applies one update; gradients are keyed by variable name, as `tf.variableGrads` returns them. */
   applyGradients(gradients: tf.NamedTensorMap): void {
+    this.checkUsable();
     this.steps += 1;
     const correction1 = 1 - this.beta1 ** this.steps;
     const correction2 = 1 - this.beta2 ** this.steps;
@@ -74,15 +110,71 @@ export class FusedAdam {
     }
   }
 
-  /** Frees the moments. */
-  dispose(): void {
-    for (const moments of this.moments.values()) {
-      if (moments.where === 'heap') {
-        moments.backend.disposeData(moments.m.dataId);
-        moments.backend.disposeData(moments.v.dataId);
+  /**
+   * A copy of the state for `variables` (e.g. `model.trainableWeights`' variables), in their order. A variable
+   * that has had no update yet gets zero moments, which is what Adam starts from.
+   */
+  getState(variables: readonly tf.Variable[]): AdamState {
+    this.checkUsable();
+    const m: Float32Array[] = [];
+    const v: Float32Array[] = [];
+    for (const variable of variables) {
+      const moments = this.moments.get(variable.name);
+      if (!moments) {
+        m.push(new Float32Array(variable.size));
+        v.push(new Float32Array(variable.size));
+      } else if (moments.where === 'heap') {
+        m.push(heapFloat32(moments.backend, moments.m).slice());
+        v.push(heapFloat32(moments.backend, moments.v).slice());
+      } else {
+        m.push(moments.m.slice());
+        v.push(moments.v.slice());
       }
     }
-    this.moments.clear();
+    return { iterations: this.steps, m, v };
+  }
+
+  /**
+   * Restores state saved by `getState` for the same variables in the same order (names may differ: a rebuilt
+   * model's variables). The next update continues exactly where the saved optimizer stopped.
+   */
+  setState(variables: readonly tf.Variable[], state: AdamState): void {
+    this.checkUsable();
+    const problem = stateMismatch(variables, state);
+    if (problem) {
+      throw new BackendError(
+        'BACKEND_OPTIMIZER_STATE',
+        `Adam state does not fit these variables: ${problem}`,
+        {
+          hint: 'restore a checkpoint into the same architecture, passing its variables in the order they were saved',
+        },
+      );
+    }
+    for (const [i, variable] of variables.entries()) {
+      this.release(variable.name);
+      this.moments.set(variable.name, { where: 'js', m: state.m[i]!.slice(), v: state.v[i]!.slice() });
+    }
+    this.steps = state.iterations;
+  }
+
+  /** Frees the moments. Safe to call more than once; the optimizer cannot be used afterwards. */
+  dispose(): void {
+    for (const name of [...this.moments.keys()]) this.release(name);
+    this.disposed = true;
+  }
+
+  private release(name: string): void {
+    const moments = this.moments.get(name);
+    if (moments?.where === 'heap') {
+      moments.backend.disposeData(moments.m.dataId);
+      moments.backend.disposeData(moments.v.dataId);
+    }
+    this.moments.delete(name);
+  }
+
+  private checkUsable(): void {
+    if (this.disposed)
+      throw new BackendError('BACKEND_OPTIMIZER_DISPOSED', 'this FusedAdam has been disposed');
   }
 
   /** The variable's moments where the current backend needs them, moved there if training switched backends. */
@@ -136,8 +228,9 @@ export class FusedAdam {
       this.beta2,
       correction1,
       correction2,
-      this.learningRate,
+      this.rate,
       this.epsilon,
+      1 - this.rate * this.weightDecay,
     );
     return tf.engine().makeTensorFromTensorInfo(out);
   }
@@ -149,7 +242,8 @@ export class FusedAdam {
     correction1: number,
     correction2: number,
   ): tf.Tensor {
-    const { beta1, beta2, epsilon, learningRate } = this;
+    const { beta1, beta2, epsilon, rate: learningRate } = this;
+    const decay = 1 - learningRate * this.weightDecay;
     const w = variable.dataSync() as Float32Array;
     const g = gradient.dataSync() as Float32Array;
     const out = new Float32Array(variable.size);
@@ -159,8 +253,26 @@ export class FusedAdam {
       const vi = beta2 * v[i]! + (1 - beta2) * gi * gi;
       m[i] = mi;
       v[i] = vi;
-      out[i] = w[i]! - (learningRate * (mi / correction1)) / (Math.sqrt(vi / correction2) + epsilon);
+      out[i] = w[i]! * decay - (learningRate * (mi / correction1)) / (Math.sqrt(vi / correction2) + epsilon);
     }
     return tf.tensor(out, variable.shape, 'float32');
   }
+}
+
+function checkLearningRate(value: number): number {
+  if (!(value > 0 && Number.isFinite(value)))
+    throw new RangeError(`Adam learningRate must be > 0, got ${value}`);
+  return value;
+}
+
+function stateMismatch(variables: readonly tf.Variable[], state: AdamState): string | undefined {
+  if (!Number.isInteger(state.iterations) || state.iterations < 0)
+    return `iterations must be a whole number >= 0, got ${state.iterations}`;
+  if (state.m.length !== variables.length || state.v.length !== variables.length)
+    return `${variables.length} variables but moments for ${state.m.length} (m) and ${state.v.length} (v)`;
+  for (const [i, variable] of variables.entries()) {
+    if (state.m[i]!.length !== variable.size || state.v[i]!.length !== variable.size)
+      return `variable ${i} ('${variable.name}', shape [${variable.shape}]) has ${variable.size} values but its moments have ${state.m[i]!.length} and ${state.v[i]!.length}`;
+  }
+  return undefined;
 }

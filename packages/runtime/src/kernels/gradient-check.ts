@@ -17,7 +17,10 @@ export async function valuesOn(backend: string, f: () => tf.Tensor[]): Promise<F
   }
 }
 
-/** Largest |a-b| / max(1, |b|) over all elements: relative for large values, absolute near zero. */
+/**
+ * Largest |a-b| / max(1, |b|) over all elements: the relative error where |b| > 1 and the absolute error below.
+ * (Not a relative error for small values: for tensors of small values prefer {@link maxErrorRelativeToLargest}.)
+ */
 export function maxRelativeError(actual: Float32Array, expected: Float32Array): number {
   if (actual.length !== expected.length) return Number.POSITIVE_INFINITY;
   let worst = 0;
@@ -39,4 +42,21 @@ export function seededValues(size: number, seed: number): Float32Array {
     values[i] = ((state >>> 0) / 0x100000000) * 2 - 1;
   }
   return values;
+}
+
+/**
+ * max |a - b| / max |b| over all elements (the ∞-norm relative error): every element's error measured against the
+ * tensor's largest reference value, so it is meaningful for tensors of any scale and for elements near zero, where an
+ * element-wise relative error explodes. This is the metric the kernel and whole-model gradient tests state.
+ */
+export function maxErrorRelativeToLargest(actual: Float32Array, expected: ArrayLike<number>): number {
+  if (actual.length !== expected.length) return Number.POSITIVE_INFINITY;
+  let error = 0;
+  let largest = 0;
+  for (let i = 0; i < actual.length; i += 1) {
+    const difference = Math.abs(actual[i]! - expected[i]!);
+    if (!(difference <= error)) error = Number.isNaN(difference) ? Number.POSITIVE_INFINITY : difference;
+    largest = Math.max(largest, Math.abs(expected[i]!));
+  }
+  return error === 0 ? 0 : error / largest;
 }

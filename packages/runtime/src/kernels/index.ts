@@ -12,13 +12,14 @@ import {
 } from '@tensorflow/tfjs-core';
 import { identityConfig, sameTypeCastConfig } from './aliases.ts';
 import { fastBatchMatMulConfig } from './batch-mat-mul.ts';
+import { fewTapsConv2DConfig } from './conv2d.ts';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.ts';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.ts';
 import { cpuFallbackKernel } from './cpu-fallback.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
 import { leadingAxesSumConfig } from './sum.ts';
 
-export { type AdamOptions, FusedAdam } from './fused-adam.ts';
+export { type AdamOptions, type AdamState, FusedAdam } from './fused-adam.ts';
 export { configuredWasmThreads, configureWasmBackend, type WasmBackendOptions } from './wasm-threads.ts';
 
 /** Kernels tfjs-backend-wasm 4.22 lacks and training our architectures needs. */
@@ -37,6 +38,7 @@ const FASTER_KERNELS: Array<() => KernelConfig | undefined> = [
   () => maxPoolGradConfig,
   fastBatchMatMulConfig,
   leadingAxesSumConfig,
+  fewTapsConv2DConfig,
   () => identityConfig,
   sameTypeCastConfig,
 ];

@@ -5,6 +5,7 @@ import {
   type MaxPoolGradAttrs,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { recordKernelPath } from './kernel-paths.ts';
 import { allocateFloat32, heapFloat32, heapOffset, simd, type WasmBackend } from './wasm-access.ts';
 
 type PoolInfo = backend_util.Conv2DInfo;
@@ -48,12 +49,14 @@ function maxPoolGrad({
       info.outHeight,
       info.outWidth,
     );
+    recordKernelPath(MaxPoolGrad, 'simd-2x2');
     return dx;
   }
   const out = heapFloat32(backend, dx);
   out.fill(0);
   const x = heapFloat32(backend, input);
   const grad = heapFloat32(backend, dy);
+  recordKernelPath(MaxPoolGrad, twoByTwo ? 'js-2x2' : 'any-window');
   if (twoByTwo) routeTwoByTwo(x, grad, out, info);
   else routeAnyWindow(x, grad, out, info);
   return dx;

@@ -7,6 +7,7 @@ import {
   type TensorInfo,
   util,
 } from '@tensorflow/tfjs-core';
+import { recordKernelPath } from './kernel-paths.ts';
 import { allocateFloat32, heapOffset, simd, type WasmBackend } from './wasm-access.ts';
 
 /**
@@ -23,7 +24,11 @@ export function leadingAxesSumConfig(): KernelConfig | undefined {
     const { axis, keepDims } = args.attrs as unknown as SumAttrs;
     const axes = util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
     const leading = axes.length > 0 && axes.every((a, i) => a === i) && axes.length < x.shape.length;
-    if (!leading || x.dtype !== 'float32') return originalFunc(args);
+    if (!leading || x.dtype !== 'float32') {
+      recordKernelPath(Sum, 'stock');
+      return originalFunc(args);
+    }
+    recordKernelPath(Sum, 'leading-axes');
     const backend = args.backend as WasmBackend;
     const rows = util.sizeFromShape(x.shape.slice(0, axes.length));
     const width = util.sizeFromShape(x.shape.slice(axes.length));

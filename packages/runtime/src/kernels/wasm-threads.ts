@@ -4,6 +4,7 @@ import { Worker as NodeWorker, type WorkerOptions } from 'node:worker_threads';
 import { BackendWasm, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendError } from '@tfmlops/core';
+import { MAX_WASM_THREADS } from '../config.ts';
 
 /** Options for {@link configureWasmBackend}. */
 export interface WasmBackendOptions {
@@ -14,7 +15,7 @@ export interface WasmBackendOptions {
   threads?: number;
 }
 
-const MAX_THREADS = 8;
+const MAX_THREADS = MAX_WASM_THREADS;
 const WASM_PRIORITY = 2;
 /** Name the Emscripten loader asks for; our Worker class recognises it and runs the pthread script from memory. */
 const PTHREAD_SCRIPT = 'tfjs-backend-wasm-threaded-simd.worker.js';

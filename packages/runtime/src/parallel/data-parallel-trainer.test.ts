@@ -1,11 +1,19 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { BackendError, ConfigError, DataError } from '@tfmlops/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FusedAdam } from '../kernels/fused-adam.ts';
 import { maxRelativeError, seededValues } from '../kernels/gradient-check.ts';
 import { registerWasmTrainingKernels } from '../kernels/index.ts';
+import { createLoss, type LossSpec } from '../loss.ts';
+import { type GradientApplier, optimizerApplier } from '../train-step.ts';
 import { DataParallelTrainer } from './data-parallel-trainer.ts';
-import { dataParallelWorkersFor } from './workers-for.ts';
+import { lossAndGradients, trainableVariables } from './gradients.ts';
 
 function smallCnn(): tfl.LayersModel {
   return tfl.sequential({
@@ -24,98 +32,163 @@ function smallCnn(): tfl.LayersModel {
   });
 }
 
+function batch(size: number, seed: number): { xs: tf.Tensor; ys: tf.Tensor } {
+  return {
+    xs: tf.tensor4d(seededValues(size * 144, seed), [size, 12, 12, 1]),
+    ys: tf.oneHot(
+      tf.tensor1d(
+        [...Array(size).keys()].map((i) => i % 3),
+        'int32',
+      ),
+      3,
+    ),
+  };
+}
+
+/** Wraps an applier and keeps a copy of the gradients it was given. */
+function recording(inner: GradientApplier): GradientApplier & { seen: Map<string, Float32Array>[] } {
+  const seen: Map<string, Float32Array>[] = [];
+  return {
+    seen,
+    applyGradients(gradients) {
+      seen.push(new Map(Object.entries(gradients).map(([name, g]) => [name, g.dataSync() as Float32Array])));
+      inner.applyGradients(gradients);
+    },
+  };
+}
+
+const SMOOTHED: LossSpec = { kind: 'softmax-cross-entropy', labelSmoothing: 0.1 };
 let trainer: DataParallelTrainer;
-let parallelModel: tfl.LayersModel;
+let model: tfl.LayersModel;
 
 beforeAll(async () => {
   registerWasmTrainingKernels();
   await tf.setBackend('wasm');
-  parallelModel = smallCnn();
-  trainer = await DataParallelTrainer.create(parallelModel);
+  model = smallCnn();
+  // One worker: a batch of 11 splits 6 (main thread, with the remainder) + 5.
+  trainer = await DataParallelTrainer.create(model, { workers: 1, loss: SMOOTHED });
 });
 afterAll(() => trainer.dispose());
 
 describe('DataParallelTrainer', () => {
-  it('takes the same optimizer step as single-device training on the whole batch', async () => {
-    const reference = smallCnn();
-    reference.setWeights(parallelModel.getWeights());
-    const xs = tf.tensor4d(seededValues(10 * 144, 3), [10, 12, 12, 1]);
-    const ys = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1, 2, 0], 'int32'), 3);
-    const referenceOptimizer = tf.train.sgd(0.5);
-    const referenceLoss = referenceOptimizer.minimize(
-      () =>
-        tf.losses.softmaxCrossEntropy(ys, reference.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar,
-      true,
-    )!;
-    const loss = await trainer.step(xs, ys, tf.train.sgd(0.5));
-    expect(loss).toBeCloseTo(referenceLoss.dataSync()[0]!, 5);
-    const after = parallelModel.getWeights().map((w) => w.dataSync() as Float32Array);
-    reference.getWeights().forEach((w, i) => {
-      expect(maxRelativeError(after[i]!, w.dataSync() as Float32Array)).toBeLessThan(1e-5);
+  it('hands the given applier the whole batch’s gradients of the spec’s loss (label smoothing included)', async () => {
+    const { xs, ys } = batch(11, 3);
+    const reference = tf.tidy(() => {
+      const { loss, grads } = lossAndGradients(model, xs, ys, createLoss(SMOOTHED));
+      return { loss: loss.dataSync()[0]!, grads: grads.map((g) => g.dataSync() as Float32Array) };
     });
-    tf.dispose([xs, ys, referenceLoss]);
+    const applier = recording(optimizerApplier(tf.train.sgd(0.5)));
+    const before = model.getWeights().map((w) => w.dataSync() as Float32Array);
+    const loss = await trainer.step(xs, ys, applier);
+
+    expect(loss).toBeCloseTo(reference.loss, 5);
+    expect(applier.seen).toHaveLength(1);
+    const variables = trainableVariables(model);
+    expect([...applier.seen[0]!.keys()]).toEqual(variables.map((v) => v.name));
+    // Metric: max |a - b| / max(1, |b|) per element (gradient-check.ts).
+    variables.forEach((v, i) => {
+      expect(maxRelativeError(applier.seen[0]!.get(v.name)!, reference.grads[i]!)).toBeLessThan(1e-5);
+    });
+    // ... and the applier's update landed in the model: w - 0.5 g.
+    const after = model.getWeights().map((w) => w.dataSync() as Float32Array);
+    const expected = before[0]!.map((w, j) => w - 0.5 * reference.grads[0]![j]!);
+    expect(maxRelativeError(after[0]!, expected)).toBeLessThan(1e-5);
+    tf.dispose([xs, ys]);
   });
 
-  it('trains: loss falls over steps and no tensors accumulate', async () => {
-    const xs = tf.tensor4d(seededValues(16 * 144, 5), [16, 12, 12, 1]);
-    const ys = tf.oneHot(
-      tf.tensor1d(
-        [...Array(16).keys()].map((i) => i % 3),
-        'int32',
-      ),
-      3,
-    );
-    const optimizer = tf.train.adam(0.05);
+  it('trains with FusedAdam as the applier: loss falls, one update per step, no tensors accumulate', async () => {
+    const { xs, ys } = batch(16, 5);
+    const adam = new FusedAdam({ learningRate: 0.02 });
     const losses: number[] = [];
     const counts: number[] = [];
     for (let i = 0; i < 10; i += 1) {
-      losses.push(await trainer.step(xs, ys, optimizer));
+      losses.push(await trainer.step(xs, ys, adam));
       counts.push(tf.memory().numTensors);
     }
+    expect(adam.iterations).toBe(10);
     expect(losses[9]!).toBeLessThan(losses[0]! * 0.7);
-    expect(new Set(counts.slice(2)).size).toBe(1);
+    expect(new Set(counts).size).toBe(1);
+    adam.dispose();
     tf.dispose([xs, ys]);
   });
 
-  it('splits across several workers with the same result as one device', async () => {
-    const model = smallCnn();
-    const reference = smallCnn();
-    reference.setWeights(model.getWeights());
-    const three = await DataParallelTrainer.create(model, { workers: 2 });
-    const xs = tf.tensor4d(seededValues(11 * 144, 7), [11, 12, 12, 1]);
-    const ys = tf.oneHot(
-      tf.tensor1d(
-        [...Array(11).keys()].map((i) => i % 3),
-        'int32',
-      ),
-      3,
+  it('a batch that does not fit the model is a DataError naming the shapes; the trainer stays usable', async () => {
+    const good = batch(9, 8);
+    const wrongImage = tf.ones([9, 10, 10, 1]);
+    const sgd = optimizerApplier(tf.train.sgd(0.1));
+    const count = tf.memory().numTensors;
+    const error = await trainer.step(wrongImage, good.ys, sgd).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DataError);
+    expect((error as DataError).message).toMatch(/inputs \[9,10,10,1\] .* model's input \[batch,12,12,1\]/);
+    await expect(trainer.step(good.xs, tf.slice(good.ys, 0, 4), sgd)).rejects.toThrow(/labels \[4,3\]/);
+    expect(tf.memory().numTensors).toBe(count + 1); // the slice above
+    expect(Number.isFinite(await trainer.step(good.xs, good.ys, sgd))).toBe(true);
+    tf.dispose([wrongImage, good.xs, good.ys]);
+  });
+
+  it('splits over two workers too; a worker that dies rejects the step with a BackendError, and every later step', async () => {
+    const own = await DataParallelTrainer.create(smallCnn(), { workers: 2, loss: SMOOTHED });
+    const ownModel = (own as unknown as { model: tfl.LayersModel }).model;
+    // A batch of 11 splits 5 (main thread, with the remainder) + 3 + 3; the gradients are the whole batch's.
+    const { xs, ys } = batch(11, 9);
+    const reference = tf.tidy(() =>
+      lossAndGradients(ownModel, xs, ys, createLoss(SMOOTHED)).grads.map((g) => g.dataSync() as Float32Array),
     );
-    await three.step(xs, ys, tf.train.sgd(0.3));
-    tf.train
-      .sgd(0.3)
-      .minimize(
-        () =>
-          tf.losses.softmaxCrossEntropy(
-            ys,
-            reference.apply(xs, { training: true }) as tf.Tensor,
-          ) as tf.Scalar,
-      );
-    const after = model.getWeights().map((w) => w.dataSync() as Float32Array);
-    reference.getWeights().forEach((w, i) => {
-      expect(maxRelativeError(after[i]!, w.dataSync() as Float32Array)).toBeLessThan(1e-5);
+    const applier = recording(optimizerApplier(tf.train.sgd(0.1)));
+    await own.step(xs, ys, applier);
+    trainableVariables(ownModel).forEach((v, i) => {
+      expect(maxRelativeError(applier.seen[0]!.get(v.name)!, reference[i]!)).toBeLessThan(1e-5);
     });
-    await three.dispose();
+
+    const count = tf.memory().numTensors;
+    const stepping = own.step(xs, ys, applier);
+    // What an out-of-memory kill or a native crash looks like from the main thread: the thread exits mid-step.
+    await (own as unknown as { workers: Worker[] }).workers[1]!.terminate();
+    const error = await stepping.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendError);
+    expect((error as BackendError).message).toMatch(
+      /gradient worker 2 of 2 exited unexpectedly \(exit code 1\); data-parallel training cannot continue/,
+    );
+    expect((error as BackendError).hint).toMatch(/runtime\.dataParallelWorkers=0/);
+    expect(tf.memory().numTensors).toBe(count);
+    await expect(own.step(xs, ys, applier)).rejects.toBe(error);
+    await own.dispose();
+    // Idempotent, and what `await using` calls on the way out of a block.
+    await own[Symbol.asyncDispose]();
+    await expect(own.step(xs, ys, applier)).rejects.toThrow(/disposed/);
     tf.dispose([xs, ys]);
   });
-});
 
-describe('dataParallelWorkersFor', () => {
-  it('uses every core but one on wasm under auto, nothing on native backends, and honours explicit counts', () => {
-    expect(dataParallelWorkersFor({ dataParallelWorkers: 'auto' }, 'wasm', 2)).toBe(1);
-    expect(dataParallelWorkersFor({ dataParallelWorkers: 'auto' }, 'wasm', 1)).toBe(0);
-    expect(dataParallelWorkersFor({ dataParallelWorkers: 'auto' }, 'tensorflow-gpu', 8)).toBe(0);
-    expect(dataParallelWorkersFor({ dataParallelWorkers: 3 }, 'wasm', 2)).toBe(3);
-    expect(dataParallelWorkersFor({ dataParallelWorkers: 0 }, 'wasm', 8)).toBe(0);
-    expect(dataParallelWorkersFor({ dataParallelWorkers: 'auto', threads: 2 }, 'wasm', 2)).toBe(0);
+  it('refuses a network with batch norm, naming the layer, before starting any thread', async () => {
+    const withBatchNorm = tfl.sequential({
+      layers: [
+        tfl.layers.dense({ inputShape: [4], units: 8 }),
+        tfl.layers.batchNormalization({ name: 'bn_after_dense' }),
+        tfl.layers.dense({ units: 3 }),
+      ],
+    });
+    const error = await DataParallelTrainer.create(withBatchNorm, {
+      workers: 1,
+      loss: { kind: 'softmax-cross-entropy' },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toMatch(/layer 'bn_after_dense' is BatchNormalization/);
   });
+
+  it('an error after create ends the process with the error, with dispose in finally and even without it', async () => {
+    const script = fileURLToPath(new URL('./fixtures/error-after-trainer.ts', import.meta.url));
+    const run = (mode: string) =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', script, mode], { timeout: 60_000 }).then(
+        () => ({ code: 0, stdout: '', stderr: '', killed: false }),
+        (e: { code: number; stdout: string; stderr: string; killed: boolean }) => e,
+      );
+    // A hang is what this guards against: execFile kills the child at the timeout (killed: true). The exit code
+    // is non-zero (7, not 1: tfjs-backend-wasm's Emscripten glue rethrows from its own rejection handler).
+    const [disposed, forgotten] = await Promise.all([run('dispose'), run('forget')]);
+    for (const outcome of [disposed, forgotten]) {
+      expect(outcome).toMatchObject({ killed: false, stdout: 'stepped\n' });
+      expect(outcome.code).not.toBe(0);
+      expect(outcome.stderr).toMatch(/upload to gs:\/\/bucket\/run\/model\.json failed/);
+    }
+  }, 90_000);
 });

@@ -3,29 +3,63 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { BackendError } from '@tfmlops/core';
+import { BackendError, DataError } from '@tfmlops/core';
+import { createLoss, type LossFunction, type LossSpec } from '../loss.ts';
+import type { GradientApplier } from '../train-step.ts';
 import { lossAndGradients, trainableVariables } from './gradients.ts';
+import { batchNormalizationLayers, batchNormError } from './plan.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
+
+export interface DataParallelOptions {
+  /** Worker threads besides the main thread (default 1); `planDataParallel` decides it from the config. */
+  workers?: number;
+  /** The loss every part computes: the main thread and each worker build it from this one spec. */
+  loss: LossSpec;
+}
+
+type Part = { loss: tf.Scalar; grads: tf.Tensor[]; size: number };
 
 /**
  * Synchronous data-parallel training on one machine. The wasm backend runs on one core (tfjs leaves wasm threads
- * off in Node), so a step splits its batch: the main thread computes the gradients of one part while a worker
- * thread, holding a replica of the model on its own wasm backend, computes the other with the same weights. The
- * size-weighted mean of the parts' gradients is the gradient of the whole batch's mean loss, so the optimizer step
- * is the single-device step (batch norm statistics come from the main thread's part only).
+ * off in Node), so a step splits its batch: the main thread computes the gradients of one part while worker threads,
+ * each holding a replica of the model on its own wasm backend, compute the others with the same weights and the
+ * same loss. The size-weighted mean of the parts' gradients is the gradient of the whole batch's mean loss, and the
+ * caller's optimizer applies it once: the single-device step. Networks with batch norm are refused (see
+ * `planDataParallel` for why they are never split).
+ *
+ * Worker threads never keep the process alive on their own: they are unreferenced whenever no step is waiting on
+ * them, so a program that fails after `create` still exits. `dispose` (or `await using`) terminates them.
  */
 export class DataParallelTrainer {
+  private readonly loss: LossFunction;
+  private disposed = false;
+  private stepping = false;
+  /** Set when a worker died; every later step fails with it. */
+  private failure: BackendError | undefined;
+
   private constructor(
     private readonly model: tfl.LayersModel,
     private readonly workers: Worker[],
-  ) {}
+    loss: LossSpec,
+  ) {
+    this.loss = createLoss(loss);
+  }
 
-  /** Starts `workers` worker threads (default 1) and builds their replicas from the model's topology. */
-  static async create(
-    model: tfl.LayersModel,
-    { workers = 1 }: { workers?: number } = {},
-  ): Promise<DataParallelTrainer> {
-    // Workers run TypeScript through tsx's loader, resolved from this package so tests and CLIs behave alike.
+  /** Starts the worker threads and builds their replicas from the model's topology. */
+  static async create(model: tfl.LayersModel, options: DataParallelOptions): Promise<DataParallelTrainer> {
+    const { workers = 1, loss } = options;
+    if (!Number.isInteger(workers) || workers < 1) {
+      throw new BackendError(
+        'BACKEND_WORKER',
+        `data-parallel training needs at least 1 worker, got ${workers}`,
+        {
+          hint: 'train in one process (runtime.dataParallelWorkers=0) instead of creating a trainer',
+        },
+      );
+    }
+    const batchNorm = batchNormalizationLayers(model);
+    if (batchNorm.length > 0) throw batchNormError(batchNorm, workers);
+    createLoss(loss); // an invalid spec fails here, before any thread starts
     // The worker is TypeScript: a two-line bootstrap loads it through tsx's API, resolved from this package, so it
     // runs the same under `pnpm train`, vitest and anything else.
     const tsxApi = pathToFileURL(
@@ -35,28 +69,55 @@ export class DataParallelTrainer {
     ).href;
     const entry = new URL('./gradient-worker.ts', import.meta.url).href;
     const bootstrap = `import(${JSON.stringify(tsxApi)}).then((api) => api.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(import.meta.url)}));`;
-    const threads = Array.from({ length: workers }, () => new Worker(bootstrap, { eval: true }));
-    const trainer = new DataParallelTrainer(model, threads);
+    const threads = Array.from({ length: workers }, () => {
+      const thread = new Worker(bootstrap, { eval: true });
+      thread.unref();
+      return thread;
+    });
+    const trainer = new DataParallelTrainer(model, threads, loss);
     const topology = model.toJSON(null, false) as object;
-    await Promise.all(threads.map((thread) => trainer.request(thread, { type: 'init', topology })));
+    try {
+      await Promise.all(threads.map((_, i) => trainer.request(i, { type: 'init', topology, loss })));
+    } catch (error) {
+      await trainer.dispose();
+      throw error;
+    }
     return trainer;
   }
 
   /**
-   * One optimizer step on a batch: returns the batch's mean loss. `xs`/`ys` stay owned by the caller.
+   * One optimizer step on a batch: the gradients of the whole batch's mean loss go to `applier` (FusedAdam, or a
+   * tf optimizer through `optimizerApplier`) once. Returns the batch's mean loss. `xs`/`ys` stay owned by the caller.
+   * A worker that crashes rejects the step with a BackendError, and the trainer cannot step again.
    */
-  async step(xs: tf.Tensor, ys: tf.Tensor, optimizer: tf.Optimizer): Promise<number> {
+  async step(xs: tf.Tensor, ys: tf.Tensor, applier: GradientApplier): Promise<number> {
+    if (this.disposed)
+      throw new BackendError('BACKEND_WORKER', 'the data-parallel trainer has been disposed');
+    if (this.failure) throw this.failure;
+    if (this.stepping) {
+      throw new BackendError('BACKEND_WORKER', 'a data-parallel step is already running', {
+        hint: 'await each step before starting the next',
+      });
+    }
+    this.stepping = true;
+    try {
+      return await this.stepOnce(xs, ys, applier);
+    } finally {
+      this.stepping = false;
+    }
+  }
+
+  private async stepOnce(xs: tf.Tensor, ys: tf.Tensor, applier: GradientApplier): Promise<number> {
+    checkBatch(this.model, xs, ys);
     const total = xs.shape[0]!;
     // Equal parts; the main thread takes part 0 (and any remainder), each worker one of the others.
     const partSize = Math.floor(total / (this.workers.length + 1));
-    const remoteSizes = this.workers.map(() => partSize);
     const local = total - partSize * this.workers.length;
-    const variables = trainableVariables(this.model);
     const weights = partSize > 0 ? this.model.weights.map((w) => w.read().dataSync() as Float32Array) : [];
     const pending =
       partSize === 0
         ? []
-        : this.workers.map((worker, index) => {
+        : this.workers.map((_, index) => {
             const start = local + index * partSize;
             const [partXs, partYs] = [tf.slice(xs, start, partSize), tf.slice(ys, start, partSize)];
             const message: ToWorker = {
@@ -66,77 +127,147 @@ export class DataParallelTrainer {
               ys: { data: partYs.dataSync() as Float32Array, shape: partYs.shape },
             };
             tf.dispose([partXs, partYs]);
-            return this.request(worker, message, [
+            return this.request(index, message, [
               ...message.weights.map((w) => w.buffer as ArrayBuffer),
               message.xs.data.buffer as ArrayBuffer,
               message.ys.data.buffer as ArrayBuffer,
             ]);
           });
-    const localPart = tf.tidy(() =>
-      partSize === 0
-        ? lossAndGradients(this.model, xs, ys)
-        : lossAndGradients(this.model, tf.slice(xs, 0, local), tf.slice(ys, 0, local)),
-    );
-    const replies = await Promise.all(pending);
-    const parts = [{ ...localPart, size: partSize === 0 ? total : local }];
-    replies.forEach((reply, index) => {
-      if (reply.type !== 'grads')
-        throw new BackendError('BACKEND_WORKER', 'gradient worker answered out of turn');
+    let localPart: Part | undefined;
+    let localFailure: { error: unknown } | undefined;
+    try {
+      localPart = {
+        ...tf.tidy(() =>
+          partSize === 0
+            ? lossAndGradients(this.model, xs, ys, this.loss)
+            : lossAndGradients(this.model, tf.slice(xs, 0, local), tf.slice(ys, 0, local), this.loss),
+        ),
+        size: local,
+      };
+    } catch (error) {
+      localFailure = { error };
+    }
+    // Every request settles before the step does, also when the main thread's part threw: no reply is left to
+    // reject unobserved, and no worker stays referenced.
+    const replies = await Promise.allSettled(pending);
+    if (localFailure || !localPart) throw localFailure?.error;
+    const failed = replies.find((reply) => reply.status === 'rejected');
+    if (failed) {
+      tf.dispose([localPart.loss, ...localPart.grads]);
+      throw failed.reason;
+    }
+    const answers = replies.map((reply) => (reply as PromiseFulfilledResult<FromWorker>).value);
+    if (answers.some((answer) => answer.type !== 'grads')) {
+      tf.dispose([localPart.loss, ...localPart.grads]);
+      throw new BackendError('BACKEND_WORKER', 'gradient worker answered out of turn');
+    }
+    const variables = trainableVariables(this.model);
+    const parts: Part[] = [localPart];
+    for (const answer of answers as Array<Extract<FromWorker, { type: 'grads' }>>) {
       parts.push({
-        loss: tf.scalar(reply.loss),
-        grads: reply.grads.map((data, i) => tf.tensor(data, variables[i]!.shape)),
-        size: remoteSizes[index]!,
+        loss: tf.scalar(answer.loss),
+        grads: answer.grads.map((data, i) => tf.tensor(data, variables[i]!.shape)),
+        size: partSize,
       });
-    });
-    return this.apply(optimizer, parts);
+    }
+    return this.apply(applier, variables, parts);
   }
 
+  /** Terminates the worker threads. Safe to call more than once and after a failure. */
   async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
     await Promise.all(this.workers.map((worker) => worker.terminate()));
   }
 
-  private apply(
-    optimizer: tf.Optimizer,
-    parts: Array<{ loss: tf.Scalar; grads: tf.Tensor[]; size: number }>,
-  ): number {
+  /** `await using trainer = await DataParallelTrainer.create(...)` disposes it on every exit path. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
+  }
+
+  private apply(applier: GradientApplier, variables: tf.Variable[], parts: Part[]): number {
     const total = parts.reduce((sum, part) => sum + part.size, 0);
-    const variables = trainableVariables(this.model);
     const named: tf.NamedTensorMap = {};
     let loss = 0;
-    tf.tidy(() => {
-      variables.forEach((variable, i) => {
-        named[variable.name] = tf.keep(
-          tf.addN(parts.map((part) => tf.mul(part.grads[i]!, part.size / total))),
-        );
+    try {
+      tf.tidy(() => {
+        variables.forEach((variable, i) => {
+          named[variable.name] = tf.keep(
+            tf.addN(parts.map((part) => tf.mul(part.grads[i]!, part.size / total))),
+          );
+        });
       });
-    });
-    for (const part of parts) loss += (part.loss.dataSync()[0]! * part.size) / total;
-    optimizer.applyGradients(named);
-    tf.dispose([...Object.values(named), ...parts.flatMap((part) => [part.loss, ...part.grads])]);
+      for (const part of parts) loss += (part.loss.dataSync()[0]! * part.size) / total;
+      applier.applyGradients(named);
+    } finally {
+      tf.dispose([...Object.values(named), ...parts.flatMap((part) => [part.loss, ...part.grads])]);
+    }
     return loss;
   }
 
-  private request(worker: Worker, message: ToWorker, transfer: ArrayBuffer[] = []): Promise<FromWorker> {
+  /**
+   * Sends one message to worker `index` and resolves with its answer. The worker is referenced only while the
+   * answer is awaited. Its death (an uncaught error or an exit) rejects the request and fails the trainer.
+   */
+  private request(index: number, message: ToWorker, transfer: ArrayBuffer[] = []): Promise<FromWorker> {
+    const worker = this.workers[index]!;
     return new Promise((resolve, reject) => {
       const onMessage = (reply: FromWorker) => {
         cleanup();
         if (reply.type === 'error')
-          reject(new BackendError('BACKEND_WORKER', `gradient worker failed: ${reply.message}`));
+          reject(new BackendError('BACKEND_WORKER', `gradient worker ${index + 1} failed: ${reply.message}`));
         else resolve(reply);
       };
-      const onError = (error: Error) => {
+      const die = (what: string, cause?: unknown) => {
         cleanup();
-        reject(
-          new BackendError('BACKEND_WORKER', `gradient worker crashed: ${error.message}`, { cause: error }),
+        this.failure ??= new BackendError(
+          'BACKEND_WORKER',
+          `gradient worker ${index + 1} of ${this.workers.length} ${what}; data-parallel training cannot continue`,
+          {
+            hint: 'dispose the trainer; runtime.dataParallelWorkers=0 trains in one thread if this repeats',
+            cause,
+          },
         );
+        // The others would wait for weights that never come: stop them all.
+        for (const other of this.workers) void other.terminate();
+        reject(this.failure);
       };
+      const onError = (error: Error) => die(`crashed: ${error.message}`, error);
+      const onExit = (code: number) => die(`exited unexpectedly (exit code ${code})`);
       const cleanup = () => {
         worker.off('message', onMessage);
         worker.off('error', onError);
+        worker.off('exit', onExit);
+        worker.unref();
       };
+      if (this.disposed) {
+        reject(new BackendError('BACKEND_WORKER', 'the data-parallel trainer has been disposed'));
+        return;
+      }
+      worker.ref();
       worker.on('message', onMessage);
       worker.on('error', onError);
+      worker.on('exit', onExit);
       worker.postMessage(message, transfer);
     });
+  }
+}
+
+/**
+ * A batch that does not fit the model fails here, with both shapes, rather than inside the forward pass: tfjs leaks
+ * the gradient tape's saved tensors when the function under `variableGrads` throws.
+ */
+function checkBatch(model: tfl.LayersModel, xs: tf.Tensor, ys: tf.Tensor): void {
+  const expected = model.inputs[0]?.shape ?? [];
+  const fits =
+    model.inputs.length === 1 &&
+    expected.length === xs.rank &&
+    expected.every((size, axis) => size === null || size === xs.shape[axis]);
+  if (!fits || ys.shape[0] !== xs.shape[0]) {
+    throw new DataError(
+      'DATA_BATCH_SHAPE',
+      `batch of inputs [${xs.shape}] and labels [${ys.shape}] does not fit the model's input [${expected.map((d) => d ?? 'batch')}]`,
+      { hint: "check that the dataset's image shape matches the one the model was built for" },
+    );
   }
 }

@@ -7,10 +7,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { registerWasmTrainingKernels } from '../kernels/index.ts';
+import { createLoss, type LossFunction } from '../loss.ts';
 import { lossAndGradients } from './gradients.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
 
 let model: tfl.LayersModel | undefined;
+let lossFn: LossFunction | undefined;
 const port = parentPort!;
 const reply = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
@@ -20,24 +22,26 @@ port.on('message', async (message: ToWorker) => {
       registerWasmTrainingKernels();
       await tf.setBackend('wasm');
       await tf.ready();
+      // The same loss as the main thread's part, built from the spec the trainer was created with.
+      lossFn = createLoss(message.loss);
       model = await tfl.models.modelFromJSON(
         message.topology as Parameters<typeof tfl.models.modelFromJSON>[0],
       );
       reply({ type: 'ready' });
       return;
     }
-    if (!model) throw new Error('step before init');
-    const current = model;
-    const { loss, grads } = tf.tidy(() => {
+    if (!model || !lossFn) throw new Error('step before init');
+    const [current, loss] = [model, lossFn];
+    const part = tf.tidy(() => {
       current.setWeights(current.weights.map((w, i) => tf.tensor(message.weights[i]!, w.shape as number[])));
       const xs = tf.tensor(message.xs.data, message.xs.shape);
       const ys = tf.tensor(message.ys.data, message.ys.shape);
-      return lossAndGradients(current, xs, ys);
+      return lossAndGradients(current, xs, ys, loss);
     });
     // wasm's dataSync copies off the heap, so each array owns its buffer and can be transferred.
-    const arrays = grads.map((g) => g.dataSync() as Float32Array);
-    const lossValue = loss.dataSync()[0]!;
-    tf.dispose([loss, ...grads]);
+    const arrays = part.grads.map((g) => g.dataSync() as Float32Array);
+    const lossValue = part.loss.dataSync()[0]!;
+    tf.dispose([part.loss, ...part.grads]);
     reply(
       { type: 'grads', loss: lossValue, grads: arrays },
       arrays.map((a) => a.buffer as ArrayBuffer),

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import type { LossFunction } from '../loss.ts';
 
 /** Variables a layers model trains, in `model.trainableWeights` order. */
 export function trainableVariables(model: tfl.LayersModel): tf.Variable[] {
@@ -7,17 +8,18 @@ export function trainableVariables(model: tfl.LayersModel): tf.Variable[] {
 }
 
 /**
- * Mean softmax cross-entropy of a batch and its gradients with respect to the trainable variables. The caller owns
- * the returned tensors.
+ * The batch's loss (forward pass in training mode) and its gradients with respect to the trainable variables, in
+ * their order. The caller owns the returned tensors.
  */
 export function lossAndGradients(
   model: tfl.LayersModel,
   xs: tf.Tensor,
   ys: tf.Tensor,
+  loss: LossFunction,
 ): { loss: tf.Scalar; grads: tf.Tensor[] } {
   const variables = trainableVariables(model);
   const { value, grads } = tf.variableGrads(
-    () => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar,
+    () => loss(ys, model.apply(xs, { training: true }) as tf.Tensor),
     variables,
   );
   return { loss: value, grads: variables.map((v) => grads[v.name]!) };

@@ -1,3 +1,5 @@
+import type { LossSpec } from '../loss.ts';
+
 /** Messages between the trainer (main thread) and a gradient worker. Arrays travel as transferable buffers. */
 export interface PackedTensor {
   data: Float32Array;
@@ -5,7 +7,7 @@ export interface PackedTensor {
 }
 
 export type ToWorker =
-  | { type: 'init'; topology: object; threadsHint?: number }
+  | { type: 'init'; topology: object; loss: LossSpec }
   | { type: 'step'; weights: Float32Array[]; xs: PackedTensor; ys: PackedTensor };
 
 export type FromWorker =

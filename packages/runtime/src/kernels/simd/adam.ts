@@ -1,13 +1,16 @@
 import { address, type Bytes, F32, type FunctionDefinition, forLoop, I32, op, V128 } from './wasm-emitter.ts';
 
-/** One Adam step over n weights, four per SIMD vector then a scalar tail; the same expression as tf.train.adam. */
+/**
+ * One Adam step over n weights, four per SIMD vector then a scalar tail; the same expression as tf.train.adam, with
+ * the old weight scaled by `decay` (1 − lr·weightDecay for AdamW; exactly 1, a no-op, for Adam).
+ */
 export function adam(): FunctionDefinition {
-  const [w, g, m, v, out, n, beta1, beta2, correction1, correction2, learningRate, epsilon] = [
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+  const [w, g, m, v, out, n, beta1, beta2, correction1, correction2, learningRate, epsilon, decay] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
   ];
-  const [i, n4] = [12, 13];
-  const [B1, A1, B2, A2, C1, C2, LR, EPS, G, M, V] = [14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24];
-  const [gs, ms, vs] = [25, 26, 27];
+  const [i, n4] = [13, 14];
+  const [B1, A1, B2, A2, C1, C2, LR, EPS, G, M, V, D] = [15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26];
+  const [gs, ms, vs] = [27, 28, 29];
   const splat = (source: Bytes, target: number): Bytes => [...source, ...op.f32x4Splat, ...op.set(target)];
   const oneMinus = (local: number): Bytes => [...op.f32(1), ...op.get(local), ...op.f32Sub];
   // The same expression for a vector or a scalar lane: load/store/arithmetic opcodes differ.
@@ -26,6 +29,7 @@ export function adam(): FunctionDefinition {
     const c2 = constant(C2, op.get(correction2));
     const lr = constant(LR, op.get(learningRate));
     const eps = constant(EPS, op.get(epsilon));
+    const dec = constant(D, op.get(decay));
     const body: Bytes = [
       ...address(g, i),
       ...load,
@@ -56,10 +60,12 @@ export function adam(): FunctionDefinition {
       ...add,
       ...op.tee(vl),
       ...store,
-      // out = w - lr·(m/c1) / (√(v/c2) + ε)
+      // out = w·decay - lr·(m/c1) / (√(v/c2) + ε)
       ...address(out, i),
       ...address(w, i),
       ...load,
+      ...dec,
+      ...mul,
       ...lr,
       ...op.get(ml),
       ...c1,
@@ -81,8 +87,8 @@ export function adam(): FunctionDefinition {
   };
   return {
     name: 'adam',
-    params: [I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32],
-    locals: [I32, I32, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128, F32, F32, F32],
+    params: [I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32],
+    locals: [I32, I32, ...Array<typeof V128>(12).fill(V128), F32, F32, F32],
     body: [
       ...op.get(n),
       ...op.i32(-4),
@@ -96,6 +102,7 @@ export function adam(): FunctionDefinition {
       ...splat(op.get(correction2), C2),
       ...splat(op.get(learningRate), LR),
       ...splat(op.get(epsilon), EPS),
+      ...splat(op.get(decay), D),
       ...update('vector', 4),
       ...update('scalar', 1),
     ],

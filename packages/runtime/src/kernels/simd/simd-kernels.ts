@@ -1,7 +1,8 @@
 import { adam } from './adam.ts';
 import { blockRuns } from './block-runs.ts';
-import { gemmTransposedA } from './gemm.ts';
+import { GEMM_BLOCK_ROWS, type GemmOptions, gemm } from './gemm.ts';
 import { maxPoolGrad2x2 } from './max-pool-grad-2x2.ts';
+import { relaxedSimdSupported } from './relaxed-simd.ts';
 import { sumRows } from './sum-rows.ts';
 import { emitModule } from './wasm-emitter.ts';
 
@@ -50,18 +51,22 @@ export interface SimdKernels {
   copyRuns(...args: BlockArgs): void;
   /** As copyRuns, adding into dst instead of overwriting it. */
   addRuns(...args: BlockArgs): void;
-  /** C[m, n] = Aᵀ·B, A [k, m] with row stride lda, B [k, n] with row stride ldb; n a multiple of 16. */
-  gemmTransposedA(
+  /**
+   * C[m, n] = Σ_p A(p, i)·B[p, j], A(p, i) at a + 4(p·strideK + i·strideM), B [k, n] with row stride ldb, C dense;
+   * n a multiple of 16. Aᵀ·B for A [k, m]: strides (lda, 1); A·B for A [m, k]: strides (1, lda).
+   */
+  gemm(
     a: number,
     b: number,
     c: number,
     k: number,
     m: number,
     n: number,
-    lda: number,
+    strideK: number,
+    strideM: number,
     ldb: number,
   ): void;
-  /** One Adam update of n weights: m, v in place, new weights to out. */
+  /** One Adam update of n weights: m, v in place, new weights (the old ones scaled by `decay`) to out. */
   adam(
     w: number,
     g: number,
@@ -75,10 +80,11 @@ export interface SimdKernels {
     correction2: number,
     learningRate: number,
     epsilon: number,
+    decay: number,
   ): void;
 }
 
-interface WasmModuleLike {
+export interface WasmModuleLike {
   wasmMemory?: { buffer: ArrayBufferLike };
   asm?: { memory?: { buffer: ArrayBufferLike } };
 }
@@ -91,12 +97,33 @@ interface WebAssemblyApi {
 
 const compiled = new WeakMap<object, SimdKernels>();
 
-/** The SIMD kernels bound to a wasm backend module's memory (compiled on first use, then cached). */
+/**
+ * The SIMD kernels bound to a wasm backend module's memory (compiled on first use, then cached). The GEMM uses
+ * fused multiply-add wherever the engine has relaxed SIMD.
+ */
 export function simdKernelsFor(wasmModule: WasmModuleLike): SimdKernels {
   const cached = compiled.get(wasmModule);
   if (cached) return cached;
+  const kernels = compileSimdKernels(moduleMemory(wasmModule), {
+    fusedMultiplyAdd: relaxedSimdSupported(),
+    blockRows: GEMM_BLOCK_ROWS,
+  });
+  compiled.set(wasmModule, kernels);
+  return kernels;
+}
+
+/** The memory of a wasm backend module (Emscripten exposes it under one of two names, by build). */
+export function moduleMemory(wasmModule: WasmModuleLike): { buffer: ArrayBufferLike } {
   const memory = wasmModule.wasmMemory ?? wasmModule.asm?.memory;
   if (!memory) throw new Error('the wasm backend module exposes no memory');
+  return memory;
+}
+
+/** Compiles the SIMD kernels over a memory; `fusedMultiplyAdd` needs relaxed SIMD. Tests and benchmarks pick it. */
+export function compileSimdKernels(
+  memory: { buffer: ArrayBufferLike },
+  gemmOptions: GemmOptions,
+): SimdKernels {
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
   const api = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
   const bytes = emitModule(
@@ -106,12 +133,10 @@ export function simdKernelsFor(wasmModule: WasmModuleLike): SimdKernels {
       adam(),
       blockRuns('copyRuns', false),
       blockRuns('addRuns', true),
-      gemmTransposedA(),
+      gemm(gemmOptions),
     ],
     { shared },
   );
   const instance = new api.Instance(new api.Module(bytes), { env: { memory } });
-  const kernels = instance.exports as unknown as SimdKernels;
-  compiled.set(wasmModule, kernels);
-  return kernels;
+  return instance.exports as unknown as SimdKernels;
 }

@@ -56,6 +56,9 @@ export const op = {
   i32LtS: [0x48],
   i32Ne: [0x47],
   i32GeS: [0x4e],
+  i32Eqz: [0x45],
+  /** select(a, b, condition): a when condition is non-zero, else b. */
+  select: [0x1b],
   f32Load: [0x2a, ...MEMARG],
   f32Store: [0x38, ...MEMARG],
   f32Add: [0x92],
@@ -76,6 +79,11 @@ export const op = {
   f32x4Sub: simd(0xe5),
   f32x4Mul: simd(0xe6),
   f32x4Div: simd(0xe7),
+  /**
+   * f32x4.relaxed_madd(a, b, c) = a·b + c from the relaxed-SIMD proposal: one fused multiply-add where the CPU has
+   * FMA (the result may be rounded once or twice, by platform). Only in modules compiled where it validates.
+   */
+  f32x4RelaxedMadd: simd(0x105),
   /** memory.fill(dest, byte, length) from the bulk-memory proposal (shipped with SIMD in every engine). */
   memoryFill: [0xfc, ...uleb(11), 0x00],
   /** memory.copy(dest, source, length). */

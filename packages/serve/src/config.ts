@@ -1,0 +1,123 @@
+import { ConfigError } from '@tfmlops/core';
+import { BACKEND_PREFERENCES } from '@tfmlops/runtime';
+import { z } from 'zod';
+
+const MIB = 1024 * 1024;
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+/**
+ * The service's environment, parsed once at the entry point (server.ts). Every variable has a default that works on
+ * a laptop after `pnpm train --config configs/exp1.yaml`; Cloud Run sets PORT and the deployment sets MODEL_URI.
+ */
+export const serveEnvSchema = z.object({
+  PORT: integer(0, 65_535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** A bundle directory, its bundle.json, a latest.json pointer or an experiment directory; local, file:// or gs://. */
+  MODEL_URI: z.string().min(1).default('artifacts/models/exp1/latest.json'),
+  /** Where gs:// bundles are kept after download (verified by SHA-256 on every use); unset: in memory only. */
+  MODEL_CACHE_DIR: z.string().min(1).optional(),
+  /** Bearer token for POST /admin/reload; unset: the route answers 404. */
+  ADMIN_TOKEN: z.string().min(16, 'at least 16 characters (it guards model reloads)').optional(),
+  /** Largest request body: one image, or all images of a batch request. */
+  BODY_LIMIT_BYTES: integer(1024, 1024 * MIB).default(10 * MIB),
+  /** Largest image (width x height x frames), checked from the header before any decoding. */
+  MAX_PIXELS: integer(1, 1_000_000_000).default(25_000_000),
+  /** Most images one micro-batch runs through the network at once. */
+  MAX_BATCH: integer(1, 1024).default(32),
+  /** How long a queued image may wait for others to join its batch while more are on their way. */
+  MAX_BATCH_DELAY_MS: integer(0, 10_000).default(2),
+  /** Images admitted at once (decoding or waiting for the network); more get 503 with Retry-After. */
+  MAX_QUEUE: integer(1, 100_000).default(256),
+  /** A prediction not answered within this time gets 503 with Retry-After. */
+  REQUEST_TIMEOUT_MS: integer(100, 600_000).default(10_000),
+  /** Check MODEL_URI for a new bundle every this many seconds and swap it in; 0 turns polling off. */
+  MODEL_POLL_SECONDS: integer(0, 86_400).default(0),
+  /** After SIGTERM, in-flight requests get this long before the process exits anyway (Cloud Run allows 10 s). */
+  SHUTDOWN_TIMEOUT_MS: integer(0, 60_000).default(9_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** TF.js backend: auto takes native GPU, native CPU, wasm, cpu, the first that works. */
+  BACKEND: z.enum(BACKEND_PREFERENCES).default('auto'),
+  /** XNNPACK threads of the wasm backend (1 measured best for serving here; see bench/README.md). */
+  WASM_THREADS: integer(1, 8).default(1),
+  /** A GCS emulator's endpoint (tests, local development); unset: real GCS. */
+  STORAGE_EMULATOR_HOST: z.string().min(1).optional(),
+});
+
+export type ServeEnv = z.output<typeof serveEnvSchema>;
+
+/** The typed configuration every part of the service receives (nothing below server.ts reads the environment). */
+export interface ServeConfig {
+  port: number;
+  host: string;
+  modelUri: string;
+  modelCacheDir: string | undefined;
+  adminToken: string | undefined;
+  bodyLimitBytes: number;
+  maxPixels: number;
+  maxBatch: number;
+  maxBatchDelayMs: number;
+  maxQueue: number;
+  requestTimeoutMs: number;
+  modelPollSeconds: number;
+  shutdownTimeoutMs: number;
+  logLevel: ServeEnv['LOG_LEVEL'];
+  backend: ServeEnv['BACKEND'];
+  wasmThreads: number;
+  storageEmulatorHost: string | undefined;
+}
+
+/**
+ * Parses the environment into a {@link ServeConfig}. Empty strings count as unset (a common result of templated
+ * deployments). Every problem is reported at once as a ConfigError naming the variable.
+ */
+export function parseServeConfig(env: Readonly<Record<string, string | undefined>>): ServeConfig {
+  const present = Object.fromEntries(
+    Object.keys(serveEnvSchema.shape)
+      .map((key) => [key, env[key]] as const)
+      .filter(([, value]) => value !== undefined && value.trim() !== ''),
+  );
+  const parsed = serveEnvSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '(environment)');
+      const value = present[name];
+      const shown = name === 'ADMIN_TOKEN' ? '(hidden)' : JSON.stringify(value);
+      return `  ${name}=${shown}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid environment for the inference service:\n${lines.join('\n')}`, {
+      hint: 'fix or unset the variables above; every variable has a default (see packages/serve/src/config.ts)',
+    });
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    modelUri: e.MODEL_URI,
+    modelCacheDir: e.MODEL_CACHE_DIR,
+    adminToken: e.ADMIN_TOKEN,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    maxPixels: e.MAX_PIXELS,
+    maxBatch: e.MAX_BATCH,
+    maxBatchDelayMs: e.MAX_BATCH_DELAY_MS,
+    maxQueue: e.MAX_QUEUE,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    modelPollSeconds: e.MODEL_POLL_SECONDS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    logLevel: e.LOG_LEVEL,
+    backend: e.BACKEND,
+    wasmThreads: e.WASM_THREADS,
+    storageEmulatorHost: e.STORAGE_EMULATOR_HOST,
+  };
+}
+
+/** The defaults, for tests and embedders that build a config without an environment. */
+export function defaultServeConfig(overrides: Partial<ServeConfig> = {}): ServeConfig {
+  return { ...parseServeConfig({}), ...overrides };
+}
