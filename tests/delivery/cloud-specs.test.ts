@@ -1,6 +1,7 @@
 // configs/cloud: the Cloud Run service and the Vertex AI jobs agree with the images and the code they run, and each
 // file names the gcloud command that applies it.
 import { kernelSupportFor } from '@tfmlops/runtime';
+import { parseServeConfig, serveEnvSchema } from '@tfmlops/serve';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { lastInstruction, readDockerfile } from './dockerfile.ts';
@@ -50,6 +51,20 @@ describe('configs/cloud/cloudrun-service.yaml', () => {
     expect(env).not.toHaveProperty('PORT');
     // The admin token comes from Secret Manager, not from the file.
     expect(env.ADMIN_TOKEN.valueFrom.secretKeyRef).toBeDefined();
+  });
+
+  it('sets only variables the service reads, to values it accepts', () => {
+    const known = Object.keys(serveEnvSchema.shape);
+    expect(Object.keys(env).filter((name) => !known.includes(name))).toEqual([]);
+    const values = Object.fromEntries(
+      Object.entries(env).map(([name, e]) => [
+        name,
+        (e as { value?: string }).value ?? 'a-secret-of-32-characters-at-least',
+      ]),
+    );
+    expect(() =>
+      parseServeConfig({ ...values, PORT: String(container.ports[0].containerPort) }),
+    ).not.toThrow();
   });
 
   it('names the gcloud command that applies it', () => {
