@@ -3,7 +3,7 @@
 // per epoch, summary.json at the end, a "bundle" under export.uri) and answers SIGTERM the same way (checkpoint,
 // exit 143). Its validation accuracy is a smooth function of the learning rate and batch size, so sweeps have a
 // known best. Plain Node (no tsx) so a trial starts in tens of milliseconds.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const argv = process.argv.slice(2);

@@ -467,11 +467,16 @@ describe('configs/sweeps/exp1-lr.yaml', () => {
 
 describe('configs/cloud/vertex-sweep-agent.yaml', () => {
   it('is a CustomJob spec whose container runs `wandb agent --count N SWEEP_PATH`', () => {
-    const job = loadYamlWithExtends(join(ROOT, 'configs', 'cloud', 'vertex-sweep-agent.yaml')).value as any;
+    const job = loadYamlWithExtends(join(ROOT, 'configs', 'cloud', 'vertex-sweep-agent.yaml')).value as {
+      workerPoolSpecs: Array<{
+        replicaCount: number;
+        containerSpec: { args: string[]; env: Array<{ name: string }> };
+      }>;
+    };
     expect(Object.keys(job).sort()).toEqual(['scheduling', 'serviceAccount', 'workerPoolSpecs']);
     const [pool] = job.workerPoolSpecs;
-    expect(pool.replicaCount).toBe(1);
-    expect(pool.containerSpec.args).toEqual(['wandb', 'agent', '--count', '4', 'SWEEP_PATH']);
-    expect(pool.containerSpec.env.map((e: { name: string }) => e.name)).not.toContain('WANDB_API_KEY');
+    expect(pool?.replicaCount).toBe(1);
+    expect(pool?.containerSpec.args).toEqual(['wandb', 'agent', '--count', '4', 'SWEEP_PATH']);
+    expect(pool?.containerSpec.env.map((e) => e.name)).not.toContain('WANDB_API_KEY');
   });
 });

@@ -13,6 +13,9 @@ function machine(
     loadModule: async () => {
       throw new Error('not used');
     },
+    findNativeAddon: () => {
+      throw new Error('not used');
+    },
     runCommand: async (command, args) => {
       calls.push([command, ...args].join(' '));
       return answer(command, args);

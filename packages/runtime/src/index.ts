@@ -15,7 +15,9 @@ export {
   type AdamState,
   configuredWasmThreads,
   configureWasmBackend,
+  decaysByDefault,
   FusedAdam,
+  registerGradientOverrides,
   registerWasmTrainingKernels,
   type WasmBackendOptions,
 } from './kernels/index.ts';
@@ -24,10 +26,13 @@ export { type DataParallelOptions, DataParallelTrainer } from './parallel/data-p
 export { lossAndGradients, trainableVariables } from './parallel/gradients.ts';
 export {
   batchNormalizationLayers,
+  classesWorkersLack,
   type DataParallelPlan,
+  type DataParallelPlanOptions,
   dataParallelWorkersFor,
   planDataParallel,
 } from './parallel/plan.ts';
+export type { WorkerSetup } from './parallel/worker-setup.ts';
 export { type CommandResult, type MachineProbes, realMachineProbes } from './probes.ts';
 export {
   type BackendAttempt,

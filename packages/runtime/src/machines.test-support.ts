@@ -108,8 +108,11 @@ export function machineProbes(
     env: machine.env ?? {},
     loadModule: async (name) => {
       modulesLoaded.push(name);
-      const outcome = machine.native[name as keyof MachineDescription['native']] ?? 'not-installed';
-      return importNativePackage(name, outcome);
+      return importNativePackage(name, nativeOutcome(machine, name));
+    },
+    findNativeAddon: (name) => {
+      const outcome = nativeOutcome(machine, name);
+      return outcome === 'not-installed' ? undefined : { path: addonPath(name), exists: outcome === 'loads' };
     },
     runCommand: async (command, args) => {
       commands.push([command, ...args].join(' '));
@@ -129,6 +132,12 @@ export function machineProbes(
   };
 }
 
+const nativeOutcome = (machine: MachineDescription, name: string): NativePackageOutcome =>
+  machine.native[name as keyof MachineDescription['native']] ?? 'not-installed';
+
+/** Where node-pre-gyp puts the addon of a package installed under /app on Node.js 20 (N-API 9: napi-v8). */
+const addonPath = (name: string) => `/app/node_modules/${name}/lib/napi-v8/tfjs_binding.node`;
+
 /**
  * What importing a native package does, faithful to tfjs-node 4.22: a working package registers the 'tensorflow'
  * backend and its kernels; one whose addon is missing registers its kernels first and then throws (with no error
@@ -146,8 +155,10 @@ export async function importNativePackage(name: string, outcome: NativePackageOu
   registerCpuKernelsAs('tensorflow');
   if (outcome === 'addon-missing') {
     throw new Error(
-      `The Node.js native addon module (tfjs_binding.node) can not be found at path: /app/node_modules/${name}/lib/napi-v8/tfjs_binding.node. \n` +
-        `Please run command 'npm rebuild ${name} --build-addon-from-source' to rebuild the native addon module.`,
+      `The Node.js native addon module (tfjs_binding.node) can not be found at path: ${addonPath(name)}. \n` +
+        `Please run command 'npm rebuild ${name} --build-addon-from-source' to rebuild the native addon module. \n` +
+        'If you have problem with building the addon module, please check ' +
+        'https://github.com/tensorflow/tfjs/blob/master/tfjs-node/WINDOWS_TROUBLESHOOTING.md or file an issue.',
     );
   }
   if (!tf.findBackendFactory('tensorflow')) tf.registerBackend('tensorflow', () => new MathBackendCPU());

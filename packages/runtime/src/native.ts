@@ -25,6 +25,11 @@ export async function loadNativePackage(
   probes: MachineProbes,
 ): Promise<NativeLoadFailure | undefined> {
   const pkg = NATIVE_PACKAGE[backend];
+  // Importing tfjs-node loads @tensorflow/tfjs and registers ~170 kernels (~0.75 s of CPU and ~25 MB) before it
+  // looks for its addon, so where the addon is known to be missing, say so without importing: in the words of the
+  // error tfjs-node itself would throw, so the reason and hint are the same either way.
+  const addon = probes.findNativeAddon(pkg);
+  if (addon && !addon.exists) return explainLoadFailure(pkg, missingAddonError(pkg, addon.path));
   try {
     await probes.loadModule(pkg);
     return undefined;
@@ -32,6 +37,16 @@ export async function loadNativePackage(
     forgetOrphanedKernels();
     return explainLoadFailure(pkg, error);
   }
+}
+
+/** The error tfjs-node 4.22's entry point throws when its addon file is missing (dist/index.js), word for word. */
+export function missingAddonError(pkg: string, path: string): Error {
+  return new Error(
+    `The Node.js native addon module (tfjs_binding.node) can not be found at path: ${path}. \nPlease run command ` +
+      `'npm rebuild ${pkg} --build-addon-from-source' to rebuild the native addon module. \nIf you have problem ` +
+      'with building the addon module, please check https://github.com/tensorflow/tfjs/blob/master/tfjs-node/' +
+      'WINDOWS_TROUBLESHOOTING.md or file an issue.',
+  );
 }
 
 /**

@@ -123,13 +123,13 @@ parameters:
       'optimizer',
     ]);
     const byName = Object.fromEntries(sweep.parameters.map((p) => [p.name, p]));
-    expect(byName['batch_size']!.spec).toEqual({
+    expect(byName.batch_size!.spec).toEqual({
       distribution: 'q_log_uniform_values',
       q: 8,
       min: 32,
       max: 256,
     });
-    expect(byName['epochs']!.spec).toEqual({ distribution: 'constant', value: 1 });
+    expect(byName.epochs!.spec).toEqual({ distribution: 'constant', value: 1 });
     expect(byName['nested_parameter.nested_param_1']!.path).toEqual(['nested_parameter', 'nested_param_1']);
   });
 

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createLoss } from '../loss.ts';
 import { trainableVariables } from '../parallel/gradients.ts';
 import { createTrainStep } from '../train-step.ts';
-import { FusedAdam } from './fused-adam.ts';
+import { type AdamOptions, decaysByDefault, FusedAdam } from './fused-adam.ts';
 import { maxRelativeError, seededValues } from './gradient-check.ts';
 import { registerWasmTrainingKernels } from './index.ts';
 import type { WasmBackend } from './wasm-access.ts';
@@ -40,18 +40,22 @@ function referenceAdamW(
   });
 }
 
-/** Applies `gradients` one step each to a fresh variable, the learning rate set to rates[i] before step i. */
+/**
+ * Applies `gradients` one step each to a fresh variable of `shape` (a kernel-like [13, 79] unless given), the
+ * learning rate set to rates[i] before step i.
+ */
 function fused(
   initial: Float32Array,
   gradients: Float32Array[],
   rates: number[],
-  options: { weightDecay?: number } = {},
+  options: AdamOptions = {},
+  shape: number[] = KERNEL_SHAPE,
 ): Float32Array {
-  const variable = tf.variable(tf.tensor1d(initial));
+  const variable = tf.variable(tf.tensor(initial, shape));
   const adam = new FusedAdam({ learningRate: rates[0], epsilon: 1e-7, ...options });
   gradients.forEach((g, i) => {
     adam.learningRate = rates[i]!;
-    const gradient = tf.tensor1d(g);
+    const gradient = tf.tensor(g, shape);
     adam.applyGradients({ [variable.name]: gradient });
     gradient.dispose();
   });
@@ -63,6 +67,7 @@ function fused(
 
 // 1027 values: the SIMD loop's 4-wide body and its scalar tail both run.
 const SIZE = 1027;
+const KERNEL_SHAPE = [13, 79];
 const initial = seededValues(SIZE, 31);
 const gradients = [32, 33, 34, 35].map((seed) => seededValues(SIZE, seed));
 const rates = [0.01, 0.01, 0.005, 0.0025];
@@ -101,6 +106,43 @@ describe.each(BACKENDS)('FusedAdam on %s', (backend) => {
     const actual = fused(large, gradients, rates, { weightDecay });
     expect(maxRelativeError(actual, expected)).toBeLessThan(1e-6);
     expect(maxRelativeError(fused(large, gradients, rates), expected)).toBeGreaterThan(1e-3);
+  });
+
+  it('decays kernels but not biases or norm parameters by default; decayFilter chooses otherwise', () => {
+    const weightDecay = 0.1;
+    const large = initial.map((w) => 20 * w);
+    const reference = (decay: number) =>
+      referenceAdamW(
+        tf.tensor1d(large),
+        gradients.map((g) => tf.tensor1d(g)),
+        rates,
+        { weightDecay: decay },
+      );
+    const [decayed, plain] = [reference(weightDecay), reference(0)];
+    // A 1-D variable (a bias, a batch-norm gamma) takes the plain Adam step by default ...
+    expect(maxRelativeError(fused(large, gradients, rates, { weightDecay }, [SIZE]), plain)).toBeLessThan(
+      1e-6,
+    );
+    // ... unless the filter says every variable decays, as PyTorch's AdamW over model.parameters() does.
+    const everything = fused(large, gradients, rates, { weightDecay, decayFilter: () => true }, [SIZE]);
+    expect(maxRelativeError(everything, decayed)).toBeLessThan(1e-6);
+    // A filter can exempt a kernel too (by name, as timm exempts a ViT's position embeddings).
+    const seen: string[] = [];
+    const exempt = fused(large, gradients, rates, {
+      weightDecay,
+      decayFilter: (variable) => {
+        seen.push(variable.name);
+        return false;
+      },
+    });
+    expect(maxRelativeError(exempt, plain)).toBeLessThan(1e-6);
+    expect(seen).toHaveLength(gradients.length);
+    // The default by rank, on a model's variables: the kernel yes; the bias, gamma and beta no.
+    const model = tfl.sequential({
+      layers: [tfl.layers.dense({ units: 3, inputShape: [4] }), tfl.layers.batchNormalization()],
+    });
+    expect(trainableVariables(model).map(decaysByDefault)).toEqual([true, false, false, false]);
+    model.dispose();
   });
 
   it('saves and restores its state into a rebuilt model (other variable names): updates continue bit for bit', async () => {

@@ -14,9 +14,22 @@ export interface AdamOptions {
    * Decoupled weight decay (AdamW, Loshchilov & Hutter, "Decoupled Weight Decay Regularization", ICLR 2019), in
    * the parametrisation PyTorch's and Keras's AdamW use: w ← w − lr·(m̂ / (√v̂ + ε) + weightDecay·w), the decay
    * taken from the weights before the step and scaled by the learning rate, so an LR schedule scales it too.
-   * 0 (the default) is plain Adam. It applies to every variable given a gradient.
+   * 0 (the default) is plain Adam. Which variables decay is `decayFilter`'s choice.
    */
   weightDecay?: number;
+  /**
+   * Whether `weightDecay` applies to a variable. Default {@link decaysByDefault}: variables of rank >= 2 (kernels,
+   * embeddings) decay and those of rank 0 or 1 (biases, batch-norm and layer-norm scales and offsets) do not, as
+   * AdamW is usually configured (timm's and Hugging Face's parameter groups). Pass `() => true` to decay every
+   * variable (PyTorch's AdamW applied to `model.parameters()`), or a test on `variable.name` to exclude more (timm
+   * also exempts a ViT's class token and position embeddings, which this default decays).
+   */
+  decayFilter?: (variable: tf.Variable) => boolean;
+}
+
+/** FusedAdam's default decayFilter: decay kernels and embeddings (rank >= 2), not biases or norm parameters. */
+export function decaysByDefault(variable: tf.Variable): boolean {
+  return variable.rank >= 2;
 }
 
 /**
@@ -41,7 +54,7 @@ type Moments =
  * (each with its own allocation, dispatch and full sweep over the weights): on the wasm backend one SIMD loop reads
  * weights, gradients and moments on the wasm heap and writes the new weights into a fresh tensor. Works on any
  * backend (elsewhere a JS loop through `dataSync`); the moments follow if training moves between backends.
- * Optional decoupled weight decay makes it AdamW. `dispose()` frees the moments (on the wasm heap they are not
+ * Optional decoupled weight decay makes it AdamW (by default on kernels only, see `decayFilter`). `dispose()` frees the moments (on the wasm heap they are not
  * tensors tfjs tracks, so nothing else would).
  *
  * The new weights always go to a new tensor: the wasm backend caches packed XNNPACK weights per tensor id, so
@@ -52,6 +65,7 @@ export class FusedAdam {
   readonly beta2: number;
   readonly epsilon: number;
   readonly weightDecay: number;
+  private readonly decayFilter: (variable: tf.Variable) => boolean;
   private rate: number;
   private steps = 0;
   private disposed = false;
@@ -63,6 +77,7 @@ export class FusedAdam {
     this.beta2 = options.beta2 ?? 0.999;
     this.epsilon = options.epsilon ?? tf.backend().epsilon();
     this.weightDecay = options.weightDecay ?? 0;
+    this.decayFilter = options.decayFilter ?? decaysByDefault;
     if (!(this.epsilon > 0)) throw new RangeError(`Adam epsilon must be > 0, got ${this.epsilon}`);
     if (!(this.weightDecay >= 0 && Number.isFinite(this.weightDecay)))
       throw new RangeError(`Adam weightDecay must be >= 0, got ${this.weightDecay}`);
@@ -101,10 +116,11 @@ export class FusedAdam {
         variable.size,
         onWasm ? (tf.backend() as WasmBackend) : undefined,
       );
+      const decay = this.weightDecay > 0 && this.decayFilter(variable) ? this.weightDecay : 0;
       const next =
         moments.where === 'heap'
-          ? this.updateOnHeap(moments, variable, gradient, correction1, correction2)
-          : this.updateInJs(moments, variable, gradient, correction1, correction2);
+          ? this.updateOnHeap(moments, variable, gradient, correction1, correction2, decay)
+          : this.updateInJs(moments, variable, gradient, correction1, correction2, decay);
       variable.assign(next);
       next.dispose();
     }
@@ -214,6 +230,7 @@ export class FusedAdam {
     gradient: tf.Tensor,
     correction1: number,
     correction2: number,
+    weightDecay: number,
   ): tf.Tensor {
     const { backend } = moments;
     const out = allocateFloat32(backend, variable.shape);
@@ -230,7 +247,7 @@ export class FusedAdam {
       correction2,
       this.rate,
       this.epsilon,
-      1 - this.rate * this.weightDecay,
+      1 - this.rate * weightDecay,
     );
     return tf.engine().makeTensorFromTensorInfo(out);
   }
@@ -241,9 +258,10 @@ export class FusedAdam {
     gradient: tf.Tensor,
     correction1: number,
     correction2: number,
+    weightDecay: number,
   ): tf.Tensor {
     const { beta1, beta2, epsilon, rate: learningRate } = this;
-    const decay = 1 - learningRate * this.weightDecay;
+    const decay = 1 - learningRate * weightDecay;
     const w = variable.dataSync() as Float32Array;
     const g = gradient.dataSync() as Float32Array;
     const out = new Float32Array(variable.size);

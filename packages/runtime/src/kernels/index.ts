@@ -12,6 +12,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { identityConfig, sameTypeCastConfig } from './aliases.ts';
 import { fastBatchMatMulConfig } from './batch-mat-mul.ts';
+import { registerGradientOverrides } from './batch-norm-grad.ts';
 import { fewTapsConv2DConfig } from './conv2d.ts';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.ts';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input.ts';
@@ -19,7 +20,8 @@ import { cpuFallbackKernel } from './cpu-fallback.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
 import { leadingAxesSumConfig } from './sum.ts';
 
-export { type AdamOptions, type AdamState, FusedAdam } from './fused-adam.ts';
+export { registerGradientOverrides } from './batch-norm-grad.ts';
+export { type AdamOptions, type AdamState, decaysByDefault, FusedAdam } from './fused-adam.ts';
 export { configuredWasmThreads, configureWasmBackend, type WasmBackendOptions } from './wasm-threads.ts';
 
 /** Kernels tfjs-backend-wasm 4.22 lacks and training our architectures needs. */
@@ -47,10 +49,12 @@ const replaced = new Set<string>();
 
 /**
  * Makes the wasm backend able to train convolutional networks, and fast at it: registers the missing gradient
- * kernels and replaces slow stock ones. Idempotent. Call it before or after `setBackend('wasm')`.
- * Returns the names of the kernels it registered this time.
+ * kernels, replaces slow stock ones, and replaces the batch-norm gradient with an equivalent broadcasting one
+ * (registerGradientOverrides; gradients are shared by all backends). Idempotent. Call it before or after
+ * `setBackend('wasm')`. Returns the names of the kernels it registered this time.
  */
 export function registerWasmTrainingKernels(): string[] {
+  registerGradientOverrides();
   const added: string[] = [];
   for (const config of MISSING_KERNELS) {
     if (getKernel(config.kernelName, 'wasm')) continue;

@@ -1,9 +1,10 @@
 /**
- * `node --import tsx packages/runtime/src/kernels/kernel-speed-cli.ts [--threads N] [--rounds R]`: times the
+ * `node --import tsx packages/runtime/src/kernels/kernel-speed-cli.ts [--threads N] [--rounds R] [--only gemm|conv|batch-norm]`: times the
  * formulations our wasm kernels choose between, in interleaved rounds, on the shapes training meets:
  *  - the SIMD GEMM with f32x4.mul + add or f32x4.relaxed_madd, in one pass over k or in blocks of rows;
  *  - the conv filter gradient as patch-rows (our GEMM) or patch-columns (XNNPACK, which packs dy first);
- *  - the forward convolution as XNNPACK or patch-rows.
+ *  - the forward convolution as XNNPACK or patch-rows;
+ *  - a training step of a ResNet block with tfjs-core's batch-norm gradient or our broadcasting one.
  * Every call gets new operand tensors, as every training step does (XNNPACK caches packed operands per tensor).
  * Prints median and min-max per variant and the load average at start and end; on 1 thread the time is the
  * process's CPU time (less disturbed by other processes), on more threads wall time. A measurement, not a test.
@@ -12,6 +13,8 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { registerGradientOverrides, restoreStockGradients } from './batch-norm-grad.ts';
 import { forceConvolutionMethod } from './conv2d.ts';
 import { forceFilterGradientMethod } from './conv2d-backprop-filter.ts';
 import { seededValues } from './gradient-check.ts';
@@ -21,9 +24,12 @@ import { relaxedSimdSupported } from './simd/relaxed-simd.ts';
 import { compileSimdKernels } from './simd/simd-kernels.ts';
 import { configureWasmBackend } from './wasm-threads.ts';
 
-const { values } = parseArgs({ options: { threads: { type: 'string' }, rounds: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { threads: { type: 'string' }, rounds: { type: 'string' }, only: { type: 'string' } },
+});
 const threads = Number(values.threads ?? 1);
 const rounds = Number(values.rounds ?? 7);
+const runs = (section: string) => values.only === undefined || values.only === section;
 const load = () =>
   loadavg()
     .map((l) => l.toFixed(2))
@@ -69,8 +75,8 @@ console.log(
 );
 console.log(`load average at start: ${load()}`);
 
-console.log('\nSIMD GEMM C = Aᵀ·B, first-layer filter gradient at batch 64 (k=43264, m=9, n=32)');
-{
+if (runs('gemm')) {
+  console.log('\nSIMD GEMM C = Aᵀ·B, first-layer filter gradient at batch 64 (k=43264, m=9, n=32)');
   const [k, m, n] = [43_264, 9, 32];
   const memory = new (
     globalThis as unknown as {
@@ -104,7 +110,7 @@ const CONVOLUTIONS = [
   { x: [64, 13, 13, 32], f: [3, 3, 32, 64] },
   { x: [64, 16, 16, 64], f: [3, 3, 64, 64] },
 ] as const;
-for (const c of CONVOLUTIONS) {
+for (const c of runs('conv') ? CONVOLUTIONS : []) {
   const x = tf.randomNormal([...c.x]) as tf.Tensor4D;
   const f = tf.randomNormal([...c.f]) as tf.Tensor4D;
   const dy = tf.randomNormal([c.x[0], c.x[1] - 2, c.x[2] - 2, c.f[3]]);
@@ -135,4 +141,40 @@ for (const c of CONVOLUTIONS) {
 }
 forceFilterGradientMethod(undefined);
 forceConvolutionMethod(undefined);
+
+if (runs('batch-norm')) {
+  // conv-BN-ReLU-conv-BN + shortcut, ReLU: the basic block of the model package's ResNet, at MNIST's size.
+  const input = tfl.input({ shape: [28, 28, 16] });
+  const convBn = (x: tfl.SymbolicTensor) =>
+    tfl.layers
+      .batchNormalization()
+      .apply(
+        tfl.layers.conv2d({ filters: 16, kernelSize: 3, padding: 'same', useBias: false }).apply(x),
+      ) as tfl.SymbolicTensor;
+  const inner = tfl.layers.reLU().apply(convBn(input)) as tfl.SymbolicTensor;
+  const output = tfl.layers.reLU().apply(tfl.layers.add().apply([convBn(inner), input]));
+  const block = tfl.model({ inputs: input, outputs: output as tfl.SymbolicTensor });
+  const variables = block.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+  const x = tf.randomNormal([64, 28, 28, 16]);
+  console.log(
+    '\nResNet basic block training step, x=[64,28,28,16], 16 filters (loss + gradients, no update)',
+  );
+  compare(
+    (['stock', 'broadcasting'] as const).map((gradient) => ({
+      name: `${gradient} batch-norm gradient`,
+      run: () => {
+        if (gradient === 'stock') restoreStockGradients();
+        else registerGradientOverrides();
+        const { value, grads } = tf.variableGrads(
+          () => tf.mean(tf.square(block.apply(x, { training: true }) as tf.Tensor)),
+          variables,
+        );
+        tf.dispose([value, ...Object.values(grads)]);
+      },
+    })),
+    () => undefined,
+  );
+  registerGradientOverrides();
+  x.dispose();
+}
 console.log(`\nload average at end: ${load()}`);

@@ -13,6 +13,7 @@ import { registerWasmTrainingKernels } from '../kernels/index.ts';
 import { createLoss, type LossSpec } from '../loss.ts';
 import { type GradientApplier, optimizerApplier } from '../train-step.ts';
 import { DataParallelTrainer } from './data-parallel-trainer.ts';
+import { CHANNEL_SCALE_SETUP, ChannelScale } from './fixtures/channel-scale.ts';
 import { lossAndGradients, trainableVariables } from './gradients.ts';
 
 function smallCnn(): tfl.LayersModel {
@@ -141,10 +142,11 @@ describe('DataParallelTrainer', () => {
     });
 
     const count = tf.memory().numTensors;
-    const stepping = own.step(xs, ys, applier);
-    // What an out-of-memory kill or a native crash looks like from the main thread: the thread exits mid-step.
-    await (own as unknown as { workers: Worker[] }).workers[1]!.terminate();
-    const error = await stepping.catch((e: unknown) => e);
+    // What an out-of-memory kill or a native crash looks like from the main thread: the thread exits mid-step,
+    // here as the step's message is sent to it (so the main thread is certainly waiting for it).
+    const dying = (own as unknown as { workers: Worker[] }).workers[1]!;
+    dying.postMessage = () => void dying.terminate();
+    const error = await own.step(xs, ys, applier).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BackendError);
     expect((error as BackendError).message).toMatch(
       /gradient worker 2 of 2 exited unexpectedly \(exit code 1\); data-parallel training cannot continue/,
@@ -156,6 +158,23 @@ describe('DataParallelTrainer', () => {
     // Idempotent, and what `await using` calls on the way out of a block.
     await own[Symbol.asyncDispose]();
     await expect(own.step(xs, ys, applier)).rejects.toThrow(/disposed/);
+    tf.dispose([xs, ys]);
+  });
+
+  it('a change of what trains after create (unfreezing, freezing) fails the step, and the trainer stays usable', async () => {
+    const { xs, ys } = batch(8, 12);
+    const sgd = optimizerApplier(tf.train.sgd(0.1));
+    const dense = model.layers[3]!;
+    dense.trainable = false;
+    const error = await trainer.step(xs, ys, sgd).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendError);
+    expect((error as BackendError).code).toBe('BACKEND_WORKER_STALE');
+    expect((error as BackendError).message).toMatch(
+      /trainable variables changed since this data-parallel trainer was created \(4 then, 2 now; .*dense.*kernel among those changed\)/,
+    );
+    expect((error as BackendError).hint).toMatch(/create a new one .*unfreezeTop/);
+    dense.trainable = true;
+    expect(Number.isFinite(await trainer.step(xs, ys, sgd))).toBe(true);
     tf.dispose([xs, ys]);
   });
 
@@ -173,6 +192,54 @@ describe('DataParallelTrainer', () => {
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).message).toMatch(/layer 'bn_after_dense' is BatchNormalization/);
+  });
+
+  it('a custom layer the workers do not know fails create with its layer and class named; a WorkerSetup fixes it', async () => {
+    const custom = () =>
+      tfl.sequential({
+        layers: [
+          tfl.layers.dense({
+            inputShape: [6],
+            units: 5,
+            activation: 'relu',
+            kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }),
+          }),
+          new ChannelScale({ name: 'scale_features' }),
+          tfl.layers.dense({ units: 3, kernelInitializer: tfl.initializers.glorotUniform({ seed: 4 }) }),
+        ],
+      });
+    const loss: LossSpec = { kind: 'softmax-cross-entropy' };
+    const [unknown, built] = await Promise.all([
+      DataParallelTrainer.create(custom(), { workers: 1, loss }).catch((e: unknown) => e),
+      DataParallelTrainer.create(custom(), { workers: 1, loss, setup: [CHANNEL_SCALE_SETUP] }),
+    ]);
+    expect(unknown).toBeInstanceOf(BackendError);
+    expect((unknown as BackendError).code).toBe('BACKEND_WORKER_SETUP');
+    expect((unknown as BackendError).message).toMatch(
+      /cannot rebuild this model: layer 'scale_features' is a ChannelScale, a class not registered in a worker/,
+    );
+    expect((unknown as BackendError).hint).toMatch(/WorkerSetup/);
+
+    // With the setup the worker's replica computes the same gradients (ChannelScale's factor included).
+    const trained = (built as unknown as { model: tfl.LayersModel }).model;
+    const xs = tf.tensor2d(seededValues(9 * 6, 21), [9, 6]);
+    const ys = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1, 2], 'int32'), 3);
+    const reference = tf.tidy(() =>
+      lossAndGradients(trained, xs, ys, createLoss(loss)).grads.map((g) => g.dataSync() as Float32Array),
+    );
+    const applier = recording(optimizerApplier(tf.train.sgd(0.1)));
+    await built.step(xs, ys, applier);
+    const variables = trainableVariables(trained);
+    expect(variables.map((v) => v.name)).toContainEqual(expect.stringMatching(/scale_features\/factor/));
+    variables.forEach((v, i) => {
+      expect(maxRelativeError(applier.seen[0]!.get(v.name)!, reference[i]!)).toBeLessThan(1e-5);
+    });
+
+    // A worker that dies between steps fails the next step instead of leaving it waiting forever.
+    await (built as unknown as { workers: Worker[] }).workers[0]!.terminate();
+    await expect(built.step(xs, ys, applier)).rejects.toThrow(/gradient worker 1 of 1 exited unexpectedly/);
+    await built.dispose();
+    tf.dispose([xs, ys]);
   });
 
   it('an error after create ends the process with the error, with dispose in finally and even without it', async () => {

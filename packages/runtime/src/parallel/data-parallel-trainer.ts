@@ -1,20 +1,24 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { BackendError, DataError } from '@tfmlops/core';
+import { BackendError, DataError, startModuleWorker } from '@tfmlops/core';
 import { createLoss, type LossFunction, type LossSpec } from '../loss.ts';
 import type { GradientApplier } from '../train-step.ts';
 import { lossAndGradients, trainableVariables } from './gradients.ts';
 import { batchNormalizationLayers, batchNormError } from './plan.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
+import { describeClass, type WorkerSetup } from './worker-setup.ts';
 
 export interface DataParallelOptions {
   /** Worker threads besides the main thread (default 1); `planDataParallel` decides it from the config. */
   workers?: number;
   /** The loss every part computes: the main thread and each worker build it from this one spec. */
   loss: LossSpec;
+  /**
+   * Setup each worker runs before it rebuilds the model from its JSON: how custom layer classes (a ViT's) get
+   * registered there. Pass the same list to planDataParallel.
+   */
+  setup?: readonly WorkerSetup[];
 }
 
 type Part = { loss: tf.Scalar; grads: tf.Tensor[]; size: number };
@@ -27,15 +31,29 @@ type Part = { loss: tf.Scalar; grads: tf.Tensor[]; size: number };
  * caller's optimizer applies it once: the single-device step. Networks with batch norm are refused (see
  * `planDataParallel` for why they are never split).
  *
+ * The replicas are built once, from the model as it is at `create`: which layers train (frozen layers), custom
+ * layer classes (registered in each worker by `options.setup`) and the topology. What changes later is not seen by
+ * them, so a trainer must be recreated (dispose, create) whenever the trainable variables change, e.g. after
+ * `unfreezeTop` in fine-tuning; `step` compares the trainable variables with those at `create` and throws rather
+ * than combine gradients of two different sets. (A patched `call`, such as frozen batch norm kept in inference mode,
+ * is not in the JSON either; batch-norm nets are refused anyway.)
+ *
  * Worker threads never keep the process alive on their own: they are unreferenced whenever no step is waiting on
  * them, so a program that fails after `create` still exits. `dispose` (or `await using`) terminates them.
  */
 export class DataParallelTrainer {
   private readonly loss: LossFunction;
+  /** The trainable variables (name and shape) the replicas were built with. */
+  private readonly trainable: string[];
   private disposed = false;
   private stepping = false;
   /** Set when a worker died; every later step fails with it. */
   private failure: BackendError | undefined;
+  /** The request each worker is answering, if any. */
+  private readonly pending = new Map<
+    number,
+    { resolve(reply: FromWorker): void; reject(error: unknown): void }
+  >();
 
   private constructor(
     private readonly model: tfl.LayersModel,
@@ -43,11 +61,21 @@ export class DataParallelTrainer {
     loss: LossSpec,
   ) {
     this.loss = createLoss(loss);
+    this.trainable = trainableSignature(model);
+    workers.forEach((worker, index) => {
+      worker.on('message', (reply: FromWorker) => this.settle(index, reply));
+      worker.on('error', (error: Error) => this.die(index, `crashed: ${error.message}`, error));
+      worker.on('exit', (code: number) => this.die(index, `exited unexpectedly (exit code ${code})`));
+    });
   }
 
-  /** Starts the worker threads and builds their replicas from the model's topology. */
+  /**
+   * Starts the worker threads, runs `options.setup` in each and builds their replicas from the model's topology.
+   * A worker that cannot rebuild the model (a layer class it does not know) fails this with a BackendError naming
+   * the layer and its class, and every thread is terminated.
+   */
   static async create(model: tfl.LayersModel, options: DataParallelOptions): Promise<DataParallelTrainer> {
-    const { workers = 1, loss } = options;
+    const { workers = 1, loss, setup = [] } = options;
     if (!Number.isInteger(workers) || workers < 1) {
       throw new BackendError(
         'BACKEND_WORKER',
@@ -60,24 +88,21 @@ export class DataParallelTrainer {
     const batchNorm = batchNormalizationLayers(model);
     if (batchNorm.length > 0) throw batchNormError(batchNorm, workers);
     createLoss(loss); // an invalid spec fails here, before any thread starts
-    // The worker is TypeScript: a two-line bootstrap loads it through tsx's API, resolved from this package, so it
-    // runs the same under `pnpm train`, vitest and anything else.
-    const tsxApi = pathToFileURL(
-      createRequire(import.meta.url)
-        .resolve('tsx/esm/api')
-        .replace(/\.cjs$/, '.mjs'),
-    ).href;
-    const entry = new URL('./gradient-worker.ts', import.meta.url).href;
-    const bootstrap = `import(${JSON.stringify(tsxApi)}).then((api) => api.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(import.meta.url)}));`;
+    // The worker is TypeScript, loaded through tsx, so it runs the same under `pnpm train`, vitest and the images.
     const threads = Array.from({ length: workers }, () => {
-      const thread = new Worker(bootstrap, { eval: true });
+      const thread = startModuleWorker(new URL('./gradient-worker.ts', import.meta.url));
       thread.unref();
       return thread;
     });
     const trainer = new DataParallelTrainer(model, threads, loss);
     const topology = model.toJSON(null, false) as object;
+    const setupModules = setup.map((s) => s.module.href);
     try {
-      await Promise.all(threads.map((_, i) => trainer.request(i, { type: 'init', topology, loss })));
+      const replies = await Promise.all(
+        threads.map((_, i) => trainer.request(i, { type: 'init', topology, loss, setupModules })),
+      );
+      const unknown = replies.find((reply) => reply.type === 'unknown-classes');
+      if (unknown) throw cannotRebuild(unknown.classes, setup);
     } catch (error) {
       await trainer.dispose();
       throw error;
@@ -94,6 +119,7 @@ export class DataParallelTrainer {
     if (this.disposed)
       throw new BackendError('BACKEND_WORKER', 'the data-parallel trainer has been disposed');
     if (this.failure) throw this.failure;
+    this.checkTrainable();
     if (this.stepping) {
       throw new BackendError('BACKEND_WORKER', 'a data-parallel step is already running', {
         hint: 'await each step before starting the next',
@@ -205,52 +231,90 @@ export class DataParallelTrainer {
     return loss;
   }
 
+  /** Replicas compute gradients for the trainable variables they were built with; a changed set is refused. */
+  private checkTrainable(): void {
+    const now = trainableSignature(this.model);
+    if (now.length === this.trainable.length && now.every((v, i) => v === this.trainable[i])) return;
+    const changed =
+      now.find((v) => !this.trainable.includes(v)) ?? this.trainable.find((v) => !now.includes(v));
+    throw new BackendError(
+      'BACKEND_WORKER_STALE',
+      `the model's trainable variables changed since this data-parallel trainer was created (${this.trainable.length} then, ${now.length} now${changed ? `; ${changed.split(' ')[0]} among those changed` : ''}): its worker replicas still train the old set`,
+      {
+        hint: 'dispose the trainer and create a new one after changing what trains (unfreezeTop, layer.trainable)',
+      },
+    );
+  }
+
   /**
    * Sends one message to worker `index` and resolves with its answer. The worker is referenced only while the
-   * answer is awaited. Its death (an uncaught error or an exit) rejects the request and fails the trainer.
+   * answer is awaited. Its death (an uncaught error or an exit), during the request or before it, rejects it.
    */
   private request(index: number, message: ToWorker, transfer: ArrayBuffer[] = []): Promise<FromWorker> {
-    const worker = this.workers[index]!;
     return new Promise((resolve, reject) => {
-      const onMessage = (reply: FromWorker) => {
-        cleanup();
-        if (reply.type === 'error')
-          reject(new BackendError('BACKEND_WORKER', `gradient worker ${index + 1} failed: ${reply.message}`));
-        else resolve(reply);
-      };
-      const die = (what: string, cause?: unknown) => {
-        cleanup();
-        this.failure ??= new BackendError(
-          'BACKEND_WORKER',
-          `gradient worker ${index + 1} of ${this.workers.length} ${what}; data-parallel training cannot continue`,
-          {
-            hint: 'dispose the trainer; runtime.dataParallelWorkers=0 trains in one thread if this repeats',
-            cause,
-          },
-        );
-        // The others would wait for weights that never come: stop them all.
-        for (const other of this.workers) void other.terminate();
-        reject(this.failure);
-      };
-      const onError = (error: Error) => die(`crashed: ${error.message}`, error);
-      const onExit = (code: number) => die(`exited unexpectedly (exit code ${code})`);
-      const cleanup = () => {
-        worker.off('message', onMessage);
-        worker.off('error', onError);
-        worker.off('exit', onExit);
-        worker.unref();
-      };
-      if (this.disposed) {
-        reject(new BackendError('BACKEND_WORKER', 'the data-parallel trainer has been disposed'));
-        return;
-      }
+      if (this.failure) return reject(this.failure);
+      if (this.disposed)
+        return reject(new BackendError('BACKEND_WORKER', 'the data-parallel trainer has been disposed'));
+      const worker = this.workers[index]!;
+      this.pending.set(index, { resolve, reject });
       worker.ref();
-      worker.on('message', onMessage);
-      worker.on('error', onError);
-      worker.on('exit', onExit);
       worker.postMessage(message, transfer);
     });
   }
+
+  private settle(index: number, reply: FromWorker): void {
+    const request = this.pending.get(index);
+    if (!request) return;
+    this.pending.delete(index);
+    this.workers[index]!.unref();
+    if (reply.type === 'error')
+      request.reject(
+        new BackendError('BACKEND_WORKER', `gradient worker ${index + 1} failed: ${reply.message}`),
+      );
+    else request.resolve(reply);
+  }
+
+  /** A worker died: the trainer fails, the other workers stop (they would wait for weights that never come). */
+  private die(index: number, what: string, cause?: unknown): void {
+    if (!this.disposed) {
+      this.failure ??= new BackendError(
+        'BACKEND_WORKER',
+        `gradient worker ${index + 1} of ${this.workers.length} ${what}; data-parallel training cannot continue`,
+        {
+          hint: 'dispose the trainer; runtime.dataParallelWorkers=0 trains in one thread if this repeats',
+          cause,
+        },
+      );
+      for (const other of this.workers) void other.terminate();
+    }
+    const reason =
+      this.failure ?? new BackendError('BACKEND_WORKER', 'the data-parallel trainer has been disposed');
+    for (const [i, request] of this.pending) {
+      this.workers[i]!.unref();
+      request.reject(reason);
+    }
+    this.pending.clear();
+  }
+}
+
+/** Each trainable variable as "name [shape]", in the order gradients travel. */
+function trainableSignature(model: tfl.LayersModel): string[] {
+  return trainableVariables(model).map((v) => `${v.name} [${v.shape.join(',')}]`);
+}
+
+/** The error for a model the workers cannot rebuild, naming the layers and what would fix it. */
+function cannotRebuild(
+  classes: Array<{ className: string; layer?: string }>,
+  setup: readonly WorkerSetup[],
+): BackendError {
+  const names = classes.map(describeClass).join('; ');
+  return new BackendError(
+    'BACKEND_WORKER_SETUP',
+    `the gradient workers cannot rebuild this model: ${names}, a class not registered in a worker${setup.length > 0 ? ` (after its ${setup.length} setup module(s) ran)` : ''}`,
+    {
+      hint: 'give DataParallelTrainer.create (and planDataParallel) a WorkerSetup whose module registers the class in its setupWorker(), or train in one thread (runtime.dataParallelWorkers=0)',
+    },
+  );
 }
 
 /**

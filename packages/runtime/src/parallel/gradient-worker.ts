@@ -1,6 +1,6 @@
 /**
  * Worker thread of the data-parallel trainer: holds a replica of the model on its own wasm backend and returns the
- * gradients of the half batch it is sent, computed with the weights it is sent.
+ * gradients of the part of a batch it is sent, computed with the weights it is sent.
  */
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
@@ -10,11 +10,22 @@ import { registerWasmTrainingKernels } from '../kernels/index.ts';
 import { createLoss, type LossFunction } from '../loss.ts';
 import { lossAndGradients } from './gradients.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
+import { serializedClasses } from './worker-setup.ts';
 
 let model: tfl.LayersModel | undefined;
 let lossFn: LossFunction | undefined;
 const port = parentPort!;
 const reply = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+
+/** Imports each setup module and runs its `setupWorker`, in order. */
+async function runSetup(modules: string[]): Promise<void> {
+  for (const href of modules) {
+    const setup = (await import(href)) as { setupWorker?: unknown };
+    if (typeof setup.setupWorker !== 'function')
+      throw new Error(`worker setup module ${href} does not export a setupWorker function`);
+    await (setup.setupWorker as () => unknown)();
+  }
+}
 
 port.on('message', async (message: ToWorker) => {
   try {
@@ -22,6 +33,14 @@ port.on('message', async (message: ToWorker) => {
       registerWasmTrainingKernels();
       await tf.setBackend('wasm');
       await tf.ready();
+      await runSetup(message.setupModules);
+      // Checked before building: tfjs's own "Unknown layer" error comes from deep inside deserialization.
+      const known = tf.serialization.SerializationMap.getMap().classNameMap;
+      const unknown = serializedClasses(message.topology).filter((c) => !(c.className in known));
+      if (unknown.length > 0) {
+        reply({ type: 'unknown-classes', classes: unknown });
+        return;
+      }
       // The same loss as the main thread's part, built from the spec the trainer was created with.
       lossFn = createLoss(message.loss);
       model = await tfl.models.modelFromJSON(

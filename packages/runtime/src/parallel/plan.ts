@@ -2,11 +2,20 @@ import { availableParallelism } from 'node:os';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { ConfigError } from '@tfmlops/core';
 import type { BackendKind, RuntimeConfig } from '../config.ts';
+import { TFJS_SERIALIZABLE_CLASSES } from './tfjs-classes.ts';
+import { describeClass, type SerializedClass, serializedClasses, type WorkerSetup } from './worker-setup.ts';
 
 /** How many gradient workers a run starts, and why, for the log. */
 export interface DataParallelPlan {
   workers: number;
   reason: string;
+}
+
+export interface DataParallelPlanOptions {
+  /** Cores to plan for (default: what the OS says this process may use). */
+  cores?: number;
+  /** The setup the trainer will be given (DataParallelOptions.setup): the custom classes the workers will know. */
+  setup?: readonly WorkerSetup[];
 }
 
 /**
@@ -24,13 +33,19 @@ export interface DataParallelPlan {
  * on any backend, so that a config means the same on every machine. Otherwise only wasm uses workers (native
  * backends are multi-threaded already) and `auto` uses every core but one, unless `runtime.threads` > 1 already
  * claims the cores.
+ *
+ * Rebuilding: each worker rebuilds the model from its JSON, so every class the JSON names must be one tfjs defines
+ * or one that `options.setup` registers there (the classes its entries declare). A model with any other class (a
+ * custom layer without a worker setup) gets 0 workers under `auto`, with the layer named in the reason, and an
+ * explicit count on wasm is a ConfigError naming it.
  */
 export function planDataParallel(
   config: Pick<RuntimeConfig, 'dataParallelWorkers' | 'threads'>,
   backend: BackendKind,
   model: tfl.LayersModel,
-  cores: number = availableParallelism(),
+  options: DataParallelPlanOptions = {},
 ): DataParallelPlan {
+  const { cores = availableParallelism(), setup = [] } = options;
   const requested = config.dataParallelWorkers;
   const batchNorm = batchNormalizationLayers(model);
   if (requested !== 'auto' && requested > 0 && batchNorm.length > 0)
@@ -41,13 +56,21 @@ export function planDataParallel(
       reason: `the ${backend} backend is multi-threaded itself; data-parallel workers are for wasm`,
     };
   }
+  const unknown = requested === 0 ? [] : classesWorkersLack(model, setup);
   if (requested !== 'auto') {
+    if (unknown.length > 0) throw cannotRebuildError(unknown, requested);
     return { workers: requested, reason: `runtime.dataParallelWorkers=${requested}` };
   }
   if (batchNorm.length > 0) {
     return {
       workers: 0,
       reason: `layer '${batchNorm[0]}' is BatchNormalization: splitting a batch would normalise each part with its own statistics (set runtime.threads to use more cores)`,
+    };
+  }
+  if (unknown.length > 0) {
+    return {
+      workers: 0,
+      reason: `${describeClass(unknown[0]!)}, a class the worker threads could not rebuild the model with (not tfjs's own, and no worker setup registers it)`,
     };
   }
   if ((config.threads ?? 1) > 1) {
@@ -71,6 +94,23 @@ export function batchNormError(layers: string[], workers: number | string): Conf
   );
 }
 
+/** The classes the model's JSON names that neither tfjs nor the worker setup registers in a worker. */
+export function classesWorkersLack(model: tfl.LayersModel, setup: readonly WorkerSetup[]): SerializedClass[] {
+  const declared = new Set(setup.flatMap((s) => s.layerClasses));
+  return serializedClasses(model.toJSON(null, false)).filter(
+    (c) => !TFJS_SERIALIZABLE_CLASSES.has(c.className) && !declared.has(c.className),
+  );
+}
+
+function cannotRebuildError(unknown: SerializedClass[], workers: number): ConfigError {
+  return new ConfigError(
+    `runtime.dataParallelWorkers=${workers} would train on worker threads, but they could not rebuild this model: ${describeClass(unknown[0]!)}${unknown.length > 1 ? ` (and ${unknown.length - 1} more class(es))` : ''}, a class that is not tfjs's own and that no worker setup registers`,
+    {
+      hint: 'set runtime.dataParallelWorkers to auto or 0 for this model; code that trains custom layers on workers passes a WorkerSetup registering them to planDataParallel and DataParallelTrainer.create',
+    },
+  );
+}
+
 /** Names of the BatchNormalization layers in a model, nested models and wrapper layers included. */
 export function batchNormalizationLayers(model: tfl.LayersModel): string[] {
   const found: string[] = [];
@@ -86,7 +126,8 @@ export function batchNormalizationLayers(model: tfl.LayersModel): string[] {
 
 /**
  * The most gradient workers a run with this config starts on a backend, before a model is known (sizing sweep
- * trials, say): `planDataParallel` gives the same count, or 0 for a network with batch norm.
+ * trials, say): `planDataParallel` gives the same count, or 0 for a network with batch norm or one the workers
+ * could not rebuild.
  */
 export function dataParallelWorkersFor(
   config: Pick<RuntimeConfig, 'dataParallelWorkers' | 'threads'>,
