@@ -66,7 +66,9 @@ describe('dvc.yaml', () => {
   it('tracks params that exist in the experiment file as DVC reads it (the literal YAML, no extends)', () => {
     for (const [name, stage] of Object.entries(stages)) {
       for (const entry of stage.params ?? []) {
-        const [file, keys] = Object.entries(typeof entry === 'string' ? { 'params.yaml': [entry] } : entry)[0]!;
+        const [file, keys] = Object.entries(
+          typeof entry === 'string' ? { 'params.yaml': [entry] } : entry,
+        )[0]!;
         const params = parse(readRepoFile(file)) as Record<string, unknown>;
         for (const key of keys) expect(params, `${name}: ${file}:${key}`).toHaveProperty(key.split('.'));
       }
