@@ -60,4 +60,3 @@ export { type ReportOptions, writeReport } from './report/report.ts';
 export type { DataReport } from './report/report-types.ts';
 export { type LoadSourceOptions, loadSource, SOURCE_KINDS, sourceConfigSchema } from './sources/index.ts';
 export type { EncodedImage, RawPixels, SourceDataset, SourceSample } from './sources/types.ts';
-export { createRandom, deriveSeed, type Random, shuffleInPlace } from './util/random.ts';

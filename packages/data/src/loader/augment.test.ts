@@ -1,5 +1,5 @@
+import { createRandom } from '@tfmlops/core';
 import { describe, expect, it } from 'vitest';
-import { createRandom } from '../util/random.ts';
 import {
   composeAugmentations,
   normalizedPixelRange,

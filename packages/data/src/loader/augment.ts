@@ -1,4 +1,4 @@
-import type { Random } from '../util/random.ts';
+import type { Random } from '@tfmlops/core';
 
 /**
  * A per-batch augmentation: changes `images` (normalised float32, NHWC, `shape` = [B,H,W,C]) in place, drawing every

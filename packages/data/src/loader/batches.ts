@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { createRandom, deriveSeed, type Random, shuffleInPlace } from '@tfmlops/core';
 import type { ShardEntry, SplitName } from '../format/manifest.ts';
 import type { Shard } from '../format/shard.ts';
 import { normalizationTable, normalizePixels } from '../preprocess/normalize.ts';
-import { createRandom, deriveSeed, type Random, shuffleInPlace } from '../util/random.ts';
 import type { AugmentFn } from './augment.ts';
 
 /** One batch. `xs`: float32 [B,H,W,C], normalised with the train split's mean/std; `ys`: see `labels`. */

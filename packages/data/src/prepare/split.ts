@@ -1,5 +1,5 @@
+import { createRandom, deriveSeed, shuffleInPlace } from '@tfmlops/core';
 import type { SplitName, SplitParams } from '../format/manifest.ts';
-import { createRandom, deriveSeed, shuffleInPlace } from '../util/random.ts';
 
 /** What splitting needs to know about a sample. */
 export interface SplitInput {

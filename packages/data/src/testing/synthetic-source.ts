@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
+import { createRandom } from '@tfmlops/core';
 import sharp from 'sharp';
 import type { SourceDataset, SourceSample } from '../sources/types.ts';
-import { createRandom } from '../util/random.ts';
 
 export interface SyntheticSourceOptions {
   classes?: number;

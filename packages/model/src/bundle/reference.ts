@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { type Batch, createRandom } from '@tfmlops/data';
+import { createRandom } from '@tfmlops/core';
+import type { Batch } from '@tfmlops/data';
 import { z } from 'zod';
 
 /**

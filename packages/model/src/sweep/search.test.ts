@@ -1,6 +1,6 @@
+import { createRandom } from '@tfmlops/core';
 import { describe, expect, it } from 'vitest';
 import { cumulative, gridValues, quantile, type SweepParameter } from './distributions.ts';
-import { createRandom } from './random.ts';
 import { gridSize, nextTrialParams, randomPoint, type TrialObservation, type TrialParams } from './search.ts';
 import { parseSweepConfig } from './sweep-file.ts';
 

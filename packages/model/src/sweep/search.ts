@@ -1,6 +1,6 @@
+import { createRandom, deriveSeed } from '@tfmlops/core';
 import { canonicalJson, cumulative, gridValues, quantile, type SweepParameter } from './distributions.ts';
 import { expectedImprovement, fitGaussianProcess } from './gaussian-process.ts';
-import { createRandom, deriveSeed } from './random.ts';
 import type { SweepMetric } from './sweep-file.ts';
 
 /** Trial parameters by dotted name. */

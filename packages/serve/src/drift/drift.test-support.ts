@@ -1,5 +1,5 @@
 // Synthetic populations of live inputs and references built from them, for the drift tests.
-import { createRandom } from '@tfmlops/data';
+import { createRandom } from '@tfmlops/core';
 import {
   CONFIDENCE_RANGE,
   equalWidthEdges,

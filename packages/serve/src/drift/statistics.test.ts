@@ -1,4 +1,4 @@
-import { createRandom } from '@tfmlops/data';
+import { createRandom } from '@tfmlops/core';
 import { describe, expect, it } from 'vitest';
 import {
   chiSquareTest,

@@ -190,7 +190,7 @@ function squaredDistance(a: number[], b: number[]): number {
 }
 
 /**
- * mulberry32, the same generator as the data package's `createRandom`. Kept here, three lines, so the drift worker
+ * mulberry32, the same generator as core's `createRandom`. Kept here, three lines, so the drift worker
  * imports neither the data package nor what it loads (TF.js, sharp): with it, starting the worker took ~2 s and
  * ~110 MB; without it, a few tens of milliseconds.
  */

@@ -4,8 +4,9 @@ import { createHash } from 'node:crypto';
 export type Random = () => number;
 
 /**
- * mulberry32: tiny, fast and good enough for shuffling and augmentation. Every random choice in this package comes
- * from one of these so that the same seed always gives the same split, shard order and batches.
+ * mulberry32: tiny, fast and good enough for shuffling, augmentation and sampling. Every random choice in the product
+ * (splits, shard order, batches, augmentation, sweep trials, reference samples) comes from one of these, so the same
+ * seed always gives the same result.
  */
 export function createRandom(seed: number): Random {
   let state = seed >>> 0;
