@@ -79,6 +79,11 @@ export const serveEnvSchema = z.object({
   BACKEND: z.enum(BACKEND_PREFERENCES).default('auto'),
   /** XNNPACK threads of the wasm backend (1 measured best for serving here; see bench/README.md). */
   WASM_THREADS: integer(1, 8).default(1),
+  /**
+   * Processes serving on the port (node:cluster, like uvicorn --workers), each with its own model; 1: a single
+   * process. Metrics and drift monitoring are per process (see cluster.ts).
+   */
+  SERVE_WORKERS: integer(1, 64).default(1),
   /** A GCS emulator's endpoint (tests, local development); unset: real GCS. */
   STORAGE_EMULATOR_HOST: z.string().min(1).optional(),
   /** Where sampled predictions go as batched JSONL (gs://bucket/prefix or a local directory); unset: no logging. */
@@ -130,6 +135,7 @@ export interface ServeConfig {
   logLevel: ServeEnv['LOG_LEVEL'];
   backend: ServeEnv['BACKEND'];
   wasmThreads: number;
+  workers: number;
   storageEmulatorHost: string | undefined;
   predictionLog: PredictionLogConfig;
   drift: DriftMonitorConfig;
@@ -195,6 +201,7 @@ export function parseServeConfig(env: Readonly<Record<string, string | undefined
     logLevel: e.LOG_LEVEL,
     backend: e.BACKEND,
     wasmThreads: e.WASM_THREADS,
+    workers: e.SERVE_WORKERS,
     storageEmulatorHost: e.STORAGE_EMULATOR_HOST,
     predictionLog: {
       uri: e.PREDICTION_LOG_URI,
