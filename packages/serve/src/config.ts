@@ -261,7 +261,7 @@ export function parseServeConfig(env: Readonly<Record<string, string | undefined
       return `  ${name}=${shown}: ${issue.message}`;
     });
     throw new ConfigError(`invalid environment for the inference service:\n${lines.join('\n')}`, {
-      hint: 'fix or unset the variables above; every variable has a default (see packages/serve/src/config.ts)',
+      hint: 'fix or unset the variables above; every variable has a default (docs/serve-environment.md lists them)',
     });
   }
   const e = parsed.data;
@@ -313,7 +313,7 @@ function driftSettings(env: ServeEnv): DriftConfig {
   if (!parsed.success) {
     throw new ConfigError(
       `invalid drift settings: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
-      { hint: 'see the DRIFT_* variables in packages/serve/src/config.ts' },
+      { hint: 'see the DRIFT_* variables in docs/serve-environment.md' },
     );
   }
   if (parsed.data.minSamples > parsed.data.windowSize) {
