@@ -1,10 +1,9 @@
 /**
  * The built service (packages/serve/scripts/build.ts -> dist/server.cjs, one CommonJS file): it starts, serves
- * predictions, the page and the docs, and drains on SIGTERM, like the TypeScript entry point; with SERVE_WORKERS=2
- * its cluster workers re-run the same file (cluster.fork runs process.argv[1]).
+ * predictions, the page and the docs, and drains on SIGTERM, like the TypeScript entry point (SERVE_WORKERS in the bundle:
+ * serve-cluster.test.ts).
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -101,58 +100,4 @@ describe('the built service (dist/server.cjs)', () => {
     expect(records).toHaveLength(25);
     expect(server.logs.some((line) => line.message === 'model loaded and warmed up; ready')).toBe(true);
   });
-
-  it('runs as a cluster of two workers (SERVE_WORKERS=2), both answering, and exits 0 on SIGTERM', async () => {
-    // The bundle built by the test above (tests in a file run in order).
-    const published = await publishTinyBundle(
-      join(dir, 'staging-c'),
-      join(dir, 'models-c'),
-      trained,
-      storage,
-    );
-    server = startServerProcess({ MODEL_URI: published.latestUri!, SERVE_WORKERS: '2' }, 'bundle');
-    await server.waitReady();
-    const port = await server.port;
-    const running = server;
-    await waitFor(() => running.logs.some((line) => line.message === 'all workers ready'));
-    const image = await halfImage('top');
-    for (let i = 0; i < 6; i += 1) {
-      // A connection of its own each time, so the primary hands each request to the next worker.
-      const status = await new Promise<number | undefined>((resolve, reject) => {
-        request(
-          {
-            port,
-            host: '127.0.0.1',
-            method: 'POST',
-            path: '/predict?top_k=1',
-            agent: false,
-            headers: { 'content-type': 'image/png', connection: 'close' },
-          },
-          (response) => {
-            response.resume();
-            response.on('end', () => resolve(response.statusCode));
-          },
-        )
-          .on('error', reject)
-          .end(image);
-      });
-      expect(status).toBe(200);
-    }
-    const answered = new Set(
-      server.logs.filter((line) => line.message === 'request completed').map((line) => line.pid),
-    );
-    expect(answered.size).toBe(2);
-    expect(answered.has(server.child.pid)).toBe(false);
-    server.child.kill('SIGTERM');
-    expect((await server.exited).code).toBe(0);
-    expect(server.logs.filter((line) => line.message === 'stopped')).toHaveLength(2);
-  });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -1,7 +1,12 @@
 /**
- * SERVE_WORKERS=2: server.ts as a node:cluster primary with two workers sharing the port (packages/serve/src/
+ * SERVE_WORKERS=2: the service as a node:cluster primary with two workers sharing the port (packages/serve/src/
  * cluster.ts). Both workers answer predictions, an admin reload reaches both, SIGTERM drains every worker and the
  * primary exits 0; a worker that cannot start stops the whole service with exit code 1.
+ *
+ * It runs the esbuild bundle (what the API image runs; cluster.fork re-runs that same file in each worker), built
+ * into a directory of its own so it never races serve-build.test.ts over dist/server.cjs. Under tsx the same test
+ * takes ~4x longer (every worker compiles the sources again); `pnpm serve` with SERVE_WORKERS=2 forks the same way,
+ * with tsx's loader flags passed on in execArgv.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -11,6 +16,7 @@ import { join } from 'node:path';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { createStorage } from '@tfmlops/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildServer } from '../../packages/serve/scripts/build.ts';
 import { type ServerProcess, startServerProcess } from '../support/serve/server-process.ts';
 import {
   halfImage,
@@ -24,17 +30,23 @@ const ADMIN_TOKEN = 'cluster-test-token-0123456789';
 let dir: string;
 let trained: tfl.LayersModel;
 const servers: ServerProcess[] = [];
+/** Inside packages/serve (its node_modules and public/ are found from there), git-ignored with dist/. */
+const BUILD_DIR = join(import.meta.dirname, '..', '..', 'packages', 'serve', 'dist', 'cluster-test');
+let bundle: { bundle: string };
 
 beforeAll(async () => {
   await useWasmBackend();
   dir = mkdtempSync(join(tmpdir(), 'serve-cluster-'));
-  trained = await trainTinyModel();
+  const [model, built] = await Promise.all([trainTinyModel(), buildServer(join(BUILD_DIR, 'server.cjs'))]);
+  trained = model;
+  bundle = { bundle: built };
 });
 
 afterAll(() => {
   for (const server of servers) server.kill();
   trained?.dispose();
   rmSync(dir, { recursive: true, force: true });
+  rmSync(BUILD_DIR, { recursive: true, force: true });
 });
 
 /** One request on a connection of its own (no keep-alive), so the primary's round-robin picks a worker for each. */
@@ -77,7 +89,7 @@ describe('SERVE_WORKERS=2 (node:cluster)', () => {
   it('serves from both workers, passes an admin reload to both, and on SIGTERM drains each worker; the primary exits 0', async () => {
     const models = join(dir, 'models');
     const latest = (await publishTinyBundle(join(dir, 'staging'), models, trained, storage)).latestUri!;
-    const server = startServerProcess({ MODEL_URI: latest, SERVE_WORKERS: '2', ADMIN_TOKEN });
+    const server = startServerProcess({ MODEL_URI: latest, SERVE_WORKERS: '2', ADMIN_TOKEN }, bundle);
     servers.push(server);
     await server.waitReady();
     const port = await server.port;
@@ -154,7 +166,7 @@ describe('SERVE_WORKERS=2 (node:cluster)', () => {
     const bytes = readFileSync(shard);
     bytes[3] = (bytes[3] as number) ^ 0xff;
     writeFileSync(shard, bytes);
-    const server = startServerProcess({ MODEL_URI: published.latestUri!, SERVE_WORKERS: '2' });
+    const server = startServerProcess({ MODEL_URI: published.latestUri!, SERVE_WORKERS: '2' }, bundle);
     servers.push(server);
     const { code } = await server.exited;
     expect(code).toBe(1);
