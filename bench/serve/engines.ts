@@ -90,6 +90,10 @@ export const ENGINES: ServeEngine[] = [
   tfjs('tfjs-bundle', 'tfmlops serve, defaults, built (`node dist/server.cjs`)', {}, { entry: 'bundle' }),
   tfjs('tfjs-no-batching', 'tfmlops serve, MAX_BATCH=1 (no micro-batching)', { MAX_BATCH: '1' }),
   tfjs('tfjs-2t', 'tfmlops serve, WASM_THREADS=2', { WASM_THREADS: '2' }),
+  // Two processes sharing the port (node:cluster), the counterpart of `uvicorn --workers 2` below.
+  tfjs('tfjs-2w', 'tfmlops serve, SERVE_WORKERS=2 (node:cluster, like uvicorn --workers 2)', {
+    SERVE_WORKERS: '2',
+  }),
   tfjs(
     'tfjs-oip',
     'tfmlops serve, defaults, OIP `/v2/models/<name>/infer`, UINT8 pixels',

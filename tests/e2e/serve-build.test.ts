@@ -1,6 +1,7 @@
 /**
  * The built service (packages/serve/scripts/build.ts -> dist/server.cjs, one CommonJS file): it starts, serves
- * predictions, the page and the docs, and drains on SIGTERM, like the TypeScript entry point.
+ * predictions, the page and the docs, and drains on SIGTERM, like the TypeScript entry point (SERVE_WORKERS in the bundle:
+ * serve-cluster.test.ts).
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -275,5 +275,6 @@ describe('drift on real MNIST through the service', () => {
         ]),
       );
     }
-  });
+    // Two CLI runs and two reports: ~25 s on an idle machine, more than the default minute on a loaded one.
+  }, 180_000);
 });

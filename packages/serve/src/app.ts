@@ -13,7 +13,7 @@ import { validatorCompiler } from 'fastify-type-provider-zod';
 import type { ServeConfig } from './config.ts';
 import type { ServeContext } from './context.ts';
 import { PredictionService } from './inference/prediction-service.ts';
-import { ModelManager } from './model/model-manager.ts';
+import { ModelManager, type ReloadOutcome } from './model/model-manager.ts';
 import { ModelSlot } from './model/model-slot.ts';
 import { type LoadServingModelOptions, loadServingModel } from './model/serving-model.ts';
 import type { ServingModel } from './model/types.ts';
@@ -48,6 +48,8 @@ export interface ServeDependencies {
   load?: (uri: string, options: LoadServingModelOptions) => Promise<ServingModel>;
   /** Storage for the prediction log; defaults to `storage` (tests give one without retries). */
   predictionLogStorage?: Storage;
+  /** Called after POST /admin/reload succeeded (cluster mode: tell the other workers to reload too). */
+  onAdminReload?: (outcome: ReloadOutcome) => void;
 }
 
 export interface ServeAppOptions {
@@ -114,7 +116,16 @@ export const serveApp: FastifyPluginAsync<ServeAppOptions> = async (app, { confi
     load: deps.load ?? loadServingModel,
     onServing: (model) => drift.modelServing(model),
   });
-  const context: ServeContext = { config, predictions, models, metrics, drift, predictionLog, recorder };
+  const context: ServeContext = {
+    config,
+    predictions,
+    models,
+    metrics,
+    drift,
+    predictionLog,
+    recorder,
+    onAdminReload: deps.onAdminReload,
+  };
   app.decorate('serving', context);
 
   registerErrorHandlers(app, {

@@ -1,6 +1,6 @@
 import type { ServeConfig } from './config.ts';
 import type { PredictionService } from './inference/prediction-service.ts';
-import type { ModelManager } from './model/model-manager.ts';
+import type { ModelManager, ReloadOutcome } from './model/model-manager.ts';
 import type { DriftService } from './monitoring/drift-service.ts';
 import type { ServeMetrics } from './monitoring/metrics.ts';
 import type { TrafficRecorder } from './monitoring/traffic-recorder.ts';
@@ -18,4 +18,6 @@ export interface ServeContext {
   predictionLog: PredictionLogger | undefined;
   /** The observer feeding drift monitoring and the prediction log; undefined when both are off. */
   recorder: TrafficRecorder | undefined;
+  /** Called after a successful POST /admin/reload (server.ts passes it on to the other cluster workers). */
+  onAdminReload: ((outcome: ReloadOutcome) => void) | undefined;
 }

@@ -2,7 +2,13 @@
  * `pnpm serve`: the inference service process. Parses the environment once, selects the TF.js backend, listens
  * (so /healthz answers during loading), loads and warms the model (then /readyz answers 200), and on SIGTERM stops
  * accepting, lets in-flight requests finish and exits within SHUTDOWN_TIMEOUT_MS (Cloud Run allows 10 s).
+ *
+ * With SERVE_WORKERS > 1 this process becomes a node:cluster primary (cluster.ts) that runs this same script that
+ * many times as workers. A worker listens only once its model is warm, so the shared port never hands a request
+ * to a worker that is still loading.
  */
+
+import cluster from 'node:cluster';
 import {
   createLogger,
   createStorage,
@@ -12,6 +18,7 @@ import {
   MlopsError,
 } from '@tfmlops/core';
 import type { FastifyInstance } from 'fastify';
+import { RELOAD_PEERS, runClusterPrimary, WORKER_READY } from './cluster.ts';
 import { parseServeConfig, type ServeConfig } from './config.ts';
 
 async function main(): Promise<void> {
@@ -23,6 +30,10 @@ async function main(): Promise<void> {
     process.exit(exitCodeFor(error));
   }
   const logger = createLogger({ level: config.logLevel, name: 'serve' });
+  if (config.workers > 1 && cluster.isPrimary) {
+    runClusterPrimary({ workers: config.workers, shutdownTimeoutMs: config.shutdownTimeoutMs, logger });
+    return;
+  }
   const storage = createStorage({ gcs: { apiEndpoint: config.storageEmulatorHost } });
   // The prediction log retries failed batches itself (with backoff, the records kept): the client gives up early
   // instead of retrying one write for up to ten minutes, so a dead bucket is noticed, counted and logged.
@@ -40,10 +51,23 @@ async function main(): Promise<void> {
       { backend: config.backend, threads: config.wasmThreads },
       { probes: realMachineProbes(process.env), logger },
     );
-    app = await createApp(config, { logger, storage, predictionLogStorage });
+    const worker = cluster.isWorker;
+    app = await createApp(config, {
+      logger,
+      storage,
+      predictionLogStorage,
+      onAdminReload: worker ? () => process.send?.(RELOAD_PEERS) : undefined,
+    });
     handleSignals(app, config, logger);
-    await app.listen({ port: config.port, host: config.host });
-    await startServing(app);
+    if (worker) {
+      await startServing(app);
+      await app.listen({ port: config.port, host: config.host });
+      followPeerReloads(app, logger);
+      process.send?.(WORKER_READY);
+    } else {
+      await app.listen({ port: config.port, host: config.host });
+      await startServing(app);
+    }
   } catch (error) {
     logger.fatal(
       { error: formatError(error), hint: startHint(error, config) },
@@ -58,6 +82,16 @@ async function main(): Promise<void> {
 function startHint(error: unknown, config: ServeConfig): string | undefined {
   if (!(error instanceof MlopsError) || error.code !== 'MODEL_NOT_FOUND') return undefined;
   return `no model bundle at MODEL_URI=${config.modelUri}: train one with \`pnpm train --config configs/exp1.yaml\` (it publishes artifacts/models/exp1/latest.json), or point MODEL_URI at a bundle directory or latest.json (local or gs://)`;
+}
+
+/** Cluster worker: an admin reload answered by another worker is repeated here (a no-op when already current). */
+function followPeerReloads(app: FastifyInstance, logger: Logger): void {
+  process.on('message', (message: unknown) => {
+    if (message !== RELOAD_PEERS) return;
+    app.serving.models.reload('admin').catch((error: unknown) => {
+      logger.error({ error: formatError(error) }, "reload after another worker's admin reload failed");
+    });
+  });
 }
 
 function handleSignals(app: FastifyInstance, config: ServeConfig, logger: Logger): void {

@@ -21,13 +21,17 @@ export interface ServerProcess {
 
 /**
  * Runs the service in a child process on a free port of 127.0.0.1, with `env` added to a minimal environment:
- * packages/serve/src/server.ts under node with the tsx loader (as the API image does), or the built bundle.
+ * packages/serve/src/server.ts under node with the tsx loader (as the API image does), the built bundle, or a
+ * bundle built elsewhere (`{ bundle: path }`).
  */
 export function startServerProcess(
   env: Record<string, string>,
-  entry: 'tsx' | 'bundle' = 'tsx',
+  entry: 'tsx' | 'bundle' | { bundle: string } = 'tsx',
 ): ServerProcess {
-  const args = entry === 'tsx' ? ['--import', 'tsx', SERVER_SCRIPT] : [SERVER_BUNDLE];
+  const args =
+    entry === 'tsx'
+      ? ['--import', 'tsx', SERVER_SCRIPT]
+      : [entry === 'bundle' ? SERVER_BUNDLE : entry.bundle];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: {

@@ -77,6 +77,7 @@ export async function writeDriftReport(options: DriftReportOptions): Promise<Dri
       `pixel-mean-c${c}.png`,
       compareSpec(
         `Per-image pixel mean, channel ${c}`,
+        "mean of an image's pixels (0 black, 1 white)",
         channel.mean.histogram.edges,
         channel.mean.histogram.counts,
         window.map((s) => s.mean[c] ?? 0),
@@ -87,6 +88,7 @@ export async function writeDriftReport(options: DriftReportOptions): Promise<Dri
       `pixel-std-c${c}.png`,
       compareSpec(
         `Per-image pixel std, channel ${c}`,
+        "standard deviation of an image's pixels (0-1 scale)",
         channel.std.histogram.edges,
         channel.std.histogram.counts,
         window.map((s) => s.std[c] ?? 0),
@@ -98,6 +100,7 @@ export async function writeDriftReport(options: DriftReportOptions): Promise<Dri
     'confidence.png',
     compareSpec(
       'Top-1 probability',
+      'probability of the predicted class',
       reference.confidence.histogram.edges,
       reference.confidence.histogram.counts,
       window.map((s) => s.confidence),
@@ -198,6 +201,7 @@ function formatP(p: number): string {
 /** Reference and current distributions of one scalar feature on the reference's bins, as shares. */
 function compareSpec(
   title: string,
+  axisTitle: string,
   edges: number[],
   referenceCounts: number[],
   current: number[],
@@ -221,7 +225,7 @@ function compareSpec(
     data: { values },
     mark: { type: 'bar', opacity: 0.55, binSpacing: 0 },
     encoding: {
-      x: { field: 'low', type: 'quantitative', bin: { binned: true }, title: 'value' },
+      x: { field: 'low', type: 'quantitative', bin: { binned: true }, title: axisTitle },
       x2: { field: 'high' },
       y: {
         field: 'share',

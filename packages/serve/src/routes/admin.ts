@@ -11,7 +11,10 @@ import { errorResponseSchema } from '../schemas/common.ts';
  * POST /admin/reload (Bearer ADMIN_TOKEN): loads the newest bundle MODEL_URI names beside the serving one, verifies
  * and warms it, and swaps it in; answers when done. Without a configured token the route does not exist (404).
  */
-export const adminRoutes: FastifyPluginAsyncZod<ServeContext> = async (app, { config, models }) => {
+export const adminRoutes: FastifyPluginAsyncZod<ServeContext> = async (
+  app,
+  { config, models, onAdminReload },
+) => {
   const token = config.adminToken;
   app.post(
     '/admin/reload',
@@ -44,11 +47,14 @@ export const adminRoutes: FastifyPluginAsyncZod<ServeContext> = async (app, { co
           'a valid Authorization: Bearer <ADMIN_TOKEN> header is required',
         );
       }
+      let outcome: Awaited<ReturnType<typeof models.reload>>;
       try {
-        return await models.reload('admin');
+        outcome = await models.reload('admin');
       } catch (error) {
         throw reloadFailed(error, request.log);
       }
+      onAdminReload?.(outcome);
+      return outcome;
     },
   );
 };
