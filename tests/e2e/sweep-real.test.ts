@@ -1,0 +1,141 @@
+// `pnpm sweep --config configs/sweeps/exp1-lr.yaml` for real, in miniature: the repository's own sweep file, unchanged,
+// run by the real CLI in a scratch workspace where configs/exp1.yaml is a tiny experiment of the same name (a 2-class
+// 16x16 image folder, one epoch on wasm). Two real trainings, two at a time. Checks what a sweep must never do (move
+// exp1's latest.json, the service's default model, or write into exp1's own runs) and what it must leave behind.
+import { execFile } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, writeImageFolder } from './train-support.ts';
+
+const run = promisify(execFile);
+let workspace: string;
+const LATEST = 'artifacts/models/exp1/latest.json';
+const LATEST_TEXT = '{"version": "20240101T000000Z-exp1-served"}\n';
+
+beforeAll(async () => {
+  workspace = mkdtempSync(join(tmpdir(), 'e2e-sweep-real-'));
+  for (const entry of ['packages', 'node_modules', 'package.json', 'tsconfig.json', 'tsconfig.base.json'])
+    symlinkSync(join(ROOT, entry), join(workspace, entry));
+  mkdirSync(join(workspace, 'configs', 'sweeps'), { recursive: true });
+  copyFileSync(join(ROOT, 'configs', 'base.yaml'), join(workspace, 'configs', 'base.yaml'));
+  copyFileSync(
+    join(ROOT, 'configs', 'sweeps', 'exp1-lr.yaml'),
+    join(workspace, 'configs', 'sweeps', 'exp1-lr.yaml'),
+  );
+  await writeImageFolder(join(workspace, 'images'), 24);
+  writeFileSync(
+    join(workspace, 'configs', 'exp1.yaml'),
+    [
+      '# sweep-real.test.ts: exp1 in miniature (same name, tiny data, one process on wasm).',
+      'extends: ./base.yaml',
+      'runtime: { backend: wasm, dataParallelWorkers: 0 }',
+      'data:',
+      `  source: { kind: imagefolder, path: ${join(workspace, 'images')} }`,
+      '  preprocess: { width: 16, height: 16, channels: 1 }',
+      '  split: { seed: 1, valFraction: 0.2, testFraction: 0.2 }',
+      'model: { architecture: cnn }',
+      'train: { epochs: 3, batchSize: 16 }',
+      '',
+    ].join('\n'),
+  );
+  // The model the service serves today: a sweep must leave it alone.
+  mkdirSync(join(workspace, 'artifacts', 'models', 'exp1'), { recursive: true });
+  writeFileSync(join(workspace, LATEST), LATEST_TEXT);
+});
+afterAll(() => rmSync(workspace, { recursive: true, force: true }));
+
+/** Every file under a directory, relative to it. */
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .sort();
+}
+
+describe('pnpm sweep on configs/sweeps/exp1-lr.yaml (tiny exp1, real trainings)', () => {
+  it('trains 2 trials under the sweep directory: exp1 latest.json untouched, no pictures, results, plots and the best bundle', async () => {
+    const result = await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'packages/model/src/sweep/cli.ts',
+        '--config',
+        'configs/sweeps/exp1-lr.yaml',
+        '--count',
+        '2',
+        '--parallel',
+        '2',
+        '--seed',
+        '7',
+      ],
+      {
+        cwd: workspace,
+        env: { ...process.env, WANDB_MODE: 'disabled', LOG_LEVEL: 'warn', FORCE_COLOR: '0' },
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    ).catch((error: { stdout: string; stderr: string }) => {
+      const logs = filesUnder(join(workspace, 'sweeps'))
+        .filter((f) => f.endsWith('train.log'))
+        .map((f) => `--- ${f}\n${readFileSync(join(workspace, 'sweeps', f), 'utf8')}`);
+      throw new Error(`pnpm sweep failed:\n${error.stdout}\n${error.stderr}\n${logs.join('\n')}`);
+    });
+
+    // exp1's own outputs: the served latest.json byte for byte, nothing new beside it, no exp1 runs.
+    expect(readFileSync(join(workspace, LATEST), 'utf8')).toBe(LATEST_TEXT);
+    expect(filesUnder(join(workspace, 'artifacts'))).toEqual(['models/exp1/latest.json']);
+    expect(existsSync(join(workspace, 'runs'))).toBe(false);
+
+    const [id, ...others] = readdirSync(join(workspace, 'sweeps', 'exp1-lr'));
+    expect(others).toEqual([]);
+    const dir = join(workspace, 'sweeps', 'exp1-lr', id!);
+    const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+    expect(state.trials.map((t: { status: string }) => t.status)).toEqual(['finished', 'finished']);
+    // Each trial trained with the sampled parameters and one epoch (the file's constant), its run under the sweep.
+    for (const trial of state.trials) {
+      expect(trial.runDir.startsWith(join('sweeps', 'exp1-lr', id!, 'trials', trial.id, 'runs'))).toBe(true);
+      const runDir = join(workspace, trial.runDir);
+      const lines = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n');
+      expect(lines).toHaveLength(1);
+      const config = readFileSync(join(runDir, 'config.yaml'), 'utf8');
+      expect(config).toContain(`batchSize: ${trial.params['train.batchSize']}`);
+      // No evaluation pictures in trials (train.evaluation.pictures=false from the file's command).
+      expect(filesUnder(runDir).filter((f) => f.endsWith('.png'))).toEqual([]);
+    }
+
+    const files = filesUnder(dir);
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'results.csv',
+        'results.md',
+        'plots/val_accuracy-vs-train.learningRate.png',
+        'plots/val_accuracy-vs-train.batchSize.png',
+        'plots/parallel-coordinates.png',
+      ]),
+    );
+    expect(readFileSync(join(dir, 'results.csv'), 'utf8').trim().split('\n')).toHaveLength(3);
+
+    // The best trial's bundle: under the sweep, complete, and named on stdout.
+    const bundleUri = /^bundle:\s+(\S+)$/m.exec(result.stdout)?.[1];
+    expect(bundleUri, result.stdout).toBeDefined();
+    const bundleDir = join(workspace, bundleUri!);
+    expect(relative(dir, bundleDir)).toMatch(/^trials\/00[12]\/bundles\/exp1\/[^/]+$/);
+    expect(existsSync(join(bundleDir, 'bundle.json'))).toBe(true);
+    expect(existsSync(join(bundleDir, 'model.json'))).toBe(true);
+    expect(readFileSync(join(dir, 'results.md'), 'utf8')).toContain(bundleUri!);
+  }, 120_000);
+});
