@@ -1,70 +1,21 @@
 // `pnpm sweep --config configs/sweeps/exp1-lr.yaml` for real, in miniature: the repository's own sweep file, unchanged,
 // run by the real CLI in a scratch workspace where configs/exp1.yaml is a tiny experiment of the same name (a 2-class
-// 16x16 image folder, one epoch on wasm). Two real trainings, two at a time. Checks what a sweep must never do (move
+// 16x16 image folder on wasm; the sweep file makes it one epoch). Two real trainings, two at a time. Checks what a sweep must never do (move
 // exp1's latest.json, the service's default model, or write into exp1's own runs) and what it must leave behind.
 import { execFile } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, writeImageFolder } from './train-support.ts';
+import { createSweepWorkspace, filesUnder, SERVED_LATEST, SERVED_LATEST_TEXT } from './sweep-workspace.ts';
 
 const run = promisify(execFile);
 let workspace: string;
-const LATEST = 'artifacts/models/exp1/latest.json';
-const LATEST_TEXT = '{"version": "20240101T000000Z-exp1-served"}\n';
 
 beforeAll(async () => {
-  workspace = mkdtempSync(join(tmpdir(), 'e2e-sweep-real-'));
-  for (const entry of ['packages', 'node_modules', 'package.json', 'tsconfig.json', 'tsconfig.base.json'])
-    symlinkSync(join(ROOT, entry), join(workspace, entry));
-  mkdirSync(join(workspace, 'configs', 'sweeps'), { recursive: true });
-  copyFileSync(join(ROOT, 'configs', 'base.yaml'), join(workspace, 'configs', 'base.yaml'));
-  copyFileSync(
-    join(ROOT, 'configs', 'sweeps', 'exp1-lr.yaml'),
-    join(workspace, 'configs', 'sweeps', 'exp1-lr.yaml'),
-  );
-  await writeImageFolder(join(workspace, 'images'), 24);
-  writeFileSync(
-    join(workspace, 'configs', 'exp1.yaml'),
-    [
-      '# sweep-real.test.ts: exp1 in miniature (same name, tiny data, one process on wasm).',
-      'extends: ./base.yaml',
-      'runtime: { backend: wasm, dataParallelWorkers: 0 }',
-      'data:',
-      `  source: { kind: imagefolder, path: ${join(workspace, 'images')} }`,
-      '  preprocess: { width: 16, height: 16, channels: 1 }',
-      '  split: { seed: 1, valFraction: 0.2, testFraction: 0.2 }',
-      'model: { architecture: cnn }',
-      'train: { epochs: 3, batchSize: 16 }',
-      '',
-    ].join('\n'),
-  );
-  // The model the service serves today: a sweep must leave it alone.
-  mkdirSync(join(workspace, 'artifacts', 'models', 'exp1'), { recursive: true });
-  writeFileSync(join(workspace, LATEST), LATEST_TEXT);
+  workspace = await createSweepWorkspace('e2e-sweep-real-');
 });
 afterAll(() => rmSync(workspace, { recursive: true, force: true }));
-
-/** Every file under a directory, relative to it. */
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => relative(dir, join(e.parentPath, e.name)))
-    .sort();
-}
 
 describe('pnpm sweep on configs/sweeps/exp1-lr.yaml (tiny exp1, real trainings)', () => {
   it('trains 2 trials under the sweep directory: exp1 latest.json untouched, no pictures, results, plots and the best bundle', async () => {
@@ -96,7 +47,7 @@ describe('pnpm sweep on configs/sweeps/exp1-lr.yaml (tiny exp1, real trainings)'
     });
 
     // exp1's own outputs: the served latest.json byte for byte, nothing new beside it, no exp1 runs.
-    expect(readFileSync(join(workspace, LATEST), 'utf8')).toBe(LATEST_TEXT);
+    expect(readFileSync(join(workspace, SERVED_LATEST), 'utf8')).toBe(SERVED_LATEST_TEXT);
     expect(filesUnder(join(workspace, 'artifacts'))).toEqual(['models/exp1/latest.json']);
     expect(existsSync(join(workspace, 'runs'))).toBe(false);
 
