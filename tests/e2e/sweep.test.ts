@@ -374,6 +374,17 @@ describe('pnpm sweep (the CLI)', () => {
     expect(existsSync(output)).toBe(false);
   });
 
+  it("exits 2 naming a parameter that is not a key of the experiment (pnpm train's own loader), before any trial runs", async () => {
+    const file = sweepFile('method: random\nrun_cap: 2\nparameters:\n  train.learningRat: {values: [0.1]}\n');
+    const output = join(tmp, 'never-unknown');
+    const result = await cli(['--config', file, '--output', output]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /parameters\.train\.learningRat: not a key of the experiment config .*did you mean 'learningRate'/,
+    );
+    expect(existsSync(output)).toBe(false);
+  });
+
   it('Ctrl-C stops the sweep with exit code 130 and --resume finishes it', async () => {
     const file = sweepFile(`
 method: grid
