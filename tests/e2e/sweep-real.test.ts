@@ -3,7 +3,7 @@
 // 16x16 image folder on wasm; the sweep file makes it one epoch). Two real trainings, two at a time. Checks what a sweep must never do (move
 // exp1's latest.json, the service's default model, or write into exp1's own runs) and what it must leave behind.
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,6 +67,12 @@ describe('pnpm sweep on configs/sweeps/exp1-lr.yaml (tiny exp1, real trainings)'
       // No evaluation pictures in trials (train.evaluation.pictures=false from the file's command).
       expect(filesUnder(runDir).filter((f) => f.endsWith('.png'))).toEqual([]);
     }
+
+    // The second trial started only once the first had prepared the data and made its run directory (config.yaml
+    // is its first file): two trials building the same missing dataset at once would race to publish it.
+    const [first, second] = state.trials;
+    const firstRunMade = statSync(join(workspace, first.runDir, 'config.yaml')).mtimeMs;
+    expect(Date.parse(second.startedAt)).toBeGreaterThanOrEqual(Math.floor(firstRunMade) - 5);
 
     const files = filesUnder(dir);
     expect(files).toEqual(
