@@ -222,10 +222,12 @@ metric: {name: val_accuracy, goal: maximize}
 run_cap: 3
 parameters:
   train.learningRate: {distribution: log_uniform_values, min: 0.0001, max: 0.1}
-  train.epochs: {value: 6}
+  train.epochs: {value: 30}
 `);
     const controller = new AbortController();
     const dir = join(tmp, 'interrupted');
+    // Long trials (30 x 80 ms) so that both are still running when the second has an epoch behind it, even on a
+    // loaded machine (the second starts only once the first has its run directory); they are stopped long before.
     const first = await sweepOnce(file, {
       parallel: 2,
       dir,
@@ -256,7 +258,7 @@ parameters:
       expect(invocations).toHaveLength(2);
       expect(invocations[1].argv.slice(-2)).toEqual(['--resume', t.runDir]);
       expect(invocations[1].argv).not.toContain('--config');
-      expect(t.epochs).toBe(6);
+      expect(t.epochs).toBe(30);
     }
   });
 });
@@ -391,9 +393,11 @@ method: grid
 metric: {name: val_accuracy, goal: maximize}
 parameters:
   train.learningRate: {values: [0.001, 0.01]}
-  train.epochs: {value: 20}
+  train.epochs: {value: 60}
 `);
     const output = join(tmp, 'cli-sweeps');
+    // 60 x 50 ms: the first trial is still running when the second (started once the first has its run directory,
+    // after up to one 1 s poll) has made its own, even on a loaded machine.
     // Detached: the CLI gets its own process group, which is what a terminal's Ctrl-C signals.
     // tsx directly: pnpm itself dies of a Ctrl-C at once (its script carries on), so its exit code says nothing.
     const tsx = join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -429,8 +433,8 @@ parameters:
     expect(resumed.stdout).toMatch(/best: {4}trial 001, val_accuracy 0\.9\d*/);
     const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as SweepState;
     expect(state.trials.map((t) => [t.status, t.epochs])).toEqual([
-      ['finished', 20],
-      ['finished', 20],
+      ['finished', 60],
+      ['finished', 60],
     ]);
   });
 });
