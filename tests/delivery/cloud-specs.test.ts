@@ -76,11 +76,11 @@ describe.each(repoFiles().filter((f) => /^configs\/cloud\/vertex-.*\.yaml$/.test
   const job = load(path);
   const [pool] = job.workerPoolSpecs;
 
-  it('runs the trainer image on one GPU that libtensorflow 2.9.1 has machine code for', () => {
+  it('runs the trainer image (or the sweep agent built on it) on one GPU that libtensorflow 2.9.1 has machine code for', () => {
     expect(job.workerPoolSpecs).toHaveLength(1);
     expect(pool.replicaCount).toBe(1);
     expect(pool.machineSpec.acceleratorCount).toBe(1);
-    expect(pool.containerSpec.imageUri).toMatch(/-docker\.pkg\.dev\/[^/]+\/[^/]+\/trainer:/);
+    expect(pool.containerSpec.imageUri).toMatch(/-docker\.pkg\.dev\/[^/]+\/[^/]+\/(trainer|sweep-agent):/);
     const capability: Record<string, string> = {
       NVIDIA_TESLA_T4: '7.5',
       NVIDIA_TESLA_V100: '7.0',

@@ -32,6 +32,9 @@ export interface StoredRun {
   displayName: string | undefined;
   config: unknown;
   tags: string[] | undefined;
+  /** The sweep (`sweep`) and group (`groupName`) an UpsertBucket placed the run in. */
+  sweep: string | undefined;
+  group: string | undefined;
   /** wandb-history.jsonl lines by offset, parsed. */
   history: Array<Record<string, unknown>>;
   /** Latest wandb-summary.json content from file_stream. */
@@ -53,7 +56,7 @@ export interface WandbServerOptions {
 /**
  * A local stand-in for the W&B API on 127.0.0.1 that speaks exactly the calls `@wandb/sdk` 0.5.1 makes (read from
  * its source: `internal/api.js`, `internal/filestream.js`): POST /graphql with the `Viewer` query (default entity)
- * and the `UpsertBucket` mutation (create/update a run: config, tags, summaryMetrics), and POST
+ * and the `UpsertBucket` mutation (create/update a run: config, tags, sweep, groupName, summaryMetrics), and POST
  * /files/<entity>/<project>/<run>/file_stream with `{files: {"wandb-history.jsonl": {offset, content}, ...}}` or
  * `{complete, exitcode}`. It records what arrives and can fail on purpose (5xx, 4xx, no answer). Test support only.
  */
@@ -178,6 +181,8 @@ export class WandbServer {
         displayName: undefined,
         config: undefined,
         tags: undefined,
+        sweep: undefined,
+        group: undefined,
         history: [],
         streamSummary: undefined,
         summaryMetrics: undefined,
@@ -191,6 +196,8 @@ export class WandbServer {
     if (typeof v.displayName === 'string') run.displayName = v.displayName;
     if (typeof v.config === 'string') run.config = JSON.parse(v.config);
     if (Array.isArray(v.tags)) run.tags = v.tags as string[];
+    if (typeof v.sweep === 'string') run.sweep = v.sweep;
+    if (typeof v.groupName === 'string') run.group = v.groupName;
     if (typeof v.summaryMetrics === 'string') run.summaryMetrics = JSON.parse(v.summaryMetrics);
     return {
       bucket: {
@@ -199,7 +206,7 @@ export class WandbServer {
         displayName: run.displayName ?? id,
         description: null,
         config: JSON.stringify(run.config ?? {}),
-        sweepName: null,
+        sweepName: run.sweep ?? null,
         project: { id: 'UHJvamVjdDox', name: project, entity: { id: 'RW50aXR5OjE=', name: entity } },
       },
       inserted,

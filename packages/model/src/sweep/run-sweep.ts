@@ -83,6 +83,10 @@ export async function runSweep(options: RunSweepOptions): Promise<SweepState> {
   state.status = 'running';
   let exhausted = false;
   let targetReached = state.trials.some(reachesTarget);
+  // Trials started together on a fresh clone would each build the same missing dataset version and race to publish
+  // it. `pnpm train` prepares its data before it creates the run directory, so the first trial runs alone until its
+  // run directory exists (or it ends); then the others start and find the data ready.
+  let primed = state.trials.some((t) => t.runDir !== null);
   let aborting = false;
   await persist(state);
 
@@ -210,7 +214,7 @@ export async function runSweep(options: RunSweepOptions): Promise<SweepState> {
   }
 
   function fillSlots(): void {
-    while (!aborting && active.size < options.parallel) {
+    while (!aborting && active.size < options.parallel && (primed || active.size === 0)) {
       const resumed = resumeQueue.shift();
       if (resumed) {
         start(resumed, true);
@@ -236,6 +240,7 @@ export async function runSweep(options: RunSweepOptions): Promise<SweepState> {
     for (const entry of active.values()) {
       const record = entry.record;
       record.runDir ??= findRunDir(join(dir, 'trials', record.id, 'runs')) ?? null;
+      if (record.runDir) primed = true;
       const size = metricsSize(record.runDir ?? undefined);
       if (size === entry.size) continue;
       entry.size = size;
@@ -265,6 +270,7 @@ export async function runSweep(options: RunSweepOptions): Promise<SweepState> {
   function finish(entry: Active): void {
     const { record, exit } = entry;
     active.delete(record.id);
+    primed = true;
     refreshFromFiles(record);
     record.exitCode = exit?.code ?? null;
     record.signal = exit?.signal ?? null;

@@ -54,6 +54,17 @@ describe('resolveWandb', () => {
     });
   });
 
+  it('puts the run in the sweep and group the environment names (wandb agent sets WANDB_SWEEP_ID)', () => {
+    expect(
+      resolveWandb(section(), { WANDB_API_KEY: KEY, WANDB_SWEEP_ID: 'swp12345', WANDB_RUN_GROUP: 'g 1' }),
+    ).toMatchObject({ state: 'online', settings: { sweepId: 'swp12345', group: 'g 1' } });
+    const plain = resolveWandb(section(), { WANDB_API_KEY: KEY });
+    expect(plain.state === 'online' && 'sweepId' in plain.settings).toBe(false);
+    expect(() => resolveWandb(section(), { WANDB_API_KEY: KEY, WANDB_SWEEP_ID: 'a b' })).toThrow(
+      /WANDB_SWEEP_ID=a b is not a valid sweep id/,
+    );
+  });
+
   it('turns bad values into config errors that say what to do', () => {
     expect(() => resolveWandb(section({ wandb: true }), {})).toThrow(/WANDB_API_KEY is not set/);
     expect(() => resolveWandb(section(), { WANDB_MODE: 'sometimes' })).toThrow(/not a W&B mode/);

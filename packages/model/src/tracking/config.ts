@@ -54,6 +54,10 @@ export interface WandbSettings {
   entity?: string;
   /** WANDB_RUN_ID; unset: the local run id. */
   runId?: string;
+  /** WANDB_SWEEP_ID (set by `wandb agent`): the run is created in that W&B sweep. */
+  sweepId?: string;
+  /** WANDB_RUN_GROUP: the W&B group the run is created in (the local sweep runner groups its trials). */
+  group?: string;
   tags: string[];
   /** Longest wait for the run to start (in the background) before tracking is marked failed. */
   initTimeoutMs: number;
@@ -74,7 +78,8 @@ const RUN_ID = /^[A-Za-z0-9_-]{1,64}$/;
  * Decides whether a run reports to W&B, from the config's `tracking:` section and the environment: off with
  * WANDB_MODE=disabled or `wandb: false`; else on when `wandb: true`, WANDB_API_KEY is set (with `auto`) or
  * WANDB_MODE=offline asks for an offline run. WANDB_PROJECT / WANDB_ENTITY override the section (as in W&B's own
- * tools), WANDB_RUN_ID names the run, WANDB_BASE_URL picks the server. Bad values are config errors.
+ * tools), WANDB_RUN_ID names the run, WANDB_SWEEP_ID (from `wandb agent`) and WANDB_RUN_GROUP place it in a sweep and a
+ * group, WANDB_BASE_URL picks the server. Bad values are config errors.
  */
 export function resolveWandb(section: TrackingConfig, env: Environment): WandbResolution {
   const rawMode = (env.WANDB_MODE ?? '').trim().toLowerCase();
@@ -101,6 +106,18 @@ export function resolveWandb(section: TrackingConfig, env: Environment): WandbRe
   if (runId !== undefined && !RUN_ID.test(runId)) {
     throw new ConfigError(`WANDB_RUN_ID=${runId} is not a valid run id`, {
       hint: 'use 1-64 letters, digits, "-" or "_"',
+    });
+  }
+  const sweepId = nonEmpty(env.WANDB_SWEEP_ID);
+  if (sweepId !== undefined && !RUN_ID.test(sweepId)) {
+    throw new ConfigError(`WANDB_SWEEP_ID=${sweepId} is not a valid sweep id`, {
+      hint: '`wandb agent` sets it to the id `wandb sweep` printed; unset it outside a sweep',
+    });
+  }
+  const group = nonEmpty(env.WANDB_RUN_GROUP);
+  if (group !== undefined && group.length > 128) {
+    throw new ConfigError('WANDB_RUN_GROUP is longer than 128 characters', {
+      hint: 'use a shorter group name',
     });
   }
   if (mode === 'offline') {
@@ -133,6 +150,8 @@ export function resolveWandb(section: TrackingConfig, env: Environment): WandbRe
       project,
       ...(entity ? { entity } : {}),
       ...(runId ? { runId } : {}),
+      ...(sweepId ? { sweepId } : {}),
+      ...(group ? { group } : {}),
       tags: section.tags,
       initTimeoutMs: timeoutMs,
       finishTimeoutMs: timeoutMs,

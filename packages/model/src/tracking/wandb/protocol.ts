@@ -12,6 +12,10 @@ export type ToWandbWorker =
         name: string;
         config: Record<string, unknown>;
         tags: string[];
+        /** W&B sweep id (WANDB_SWEEP_ID): the run is created in it. */
+        sweep?: string;
+        /** W&B run group (WANDB_RUN_GROUP). */
+        group?: string;
       };
     }
   | { type: 'log'; row: Record<string, number | null>; step: number }

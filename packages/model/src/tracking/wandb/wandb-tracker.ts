@@ -52,6 +52,7 @@ export class WandbTracker implements Tracker {
       project: settings.project,
       ...(settings.entity ? { entity: settings.entity } : {}),
       run_id: id,
+      ...(settings.sweepId ? { sweep_id: settings.sweepId } : {}),
     };
     this.state = 'starting';
     try {
@@ -92,6 +93,8 @@ export class WandbTracker implements Tracker {
         name: `${run.experiment}-${run.runId}`,
         config: run.config,
         tags: [...new Set([run.experiment, ...settings.tags])],
+        ...(settings.sweepId ? { sweep: settings.sweepId } : {}),
+        ...(settings.group ? { group: settings.group } : {}),
       },
     });
     for (const row of run.history ?? []) await this.logEpoch(row);

@@ -25,15 +25,17 @@ const LIFECYCLE_EVENTS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'beforeExit', 'exit'];
 const REQUEST_TIMEOUT_MS = 10_000;
 
 /**
- * The GraphQL mutation the SDK itself uses to create runs, with the fields its JS release never sends: tags and
- * summary metrics (the SDK has no summary API). Python's public API updates a run's summary the same way.
+ * The GraphQL mutation the SDK itself uses to create runs, with the fields its JS release never sends: the sweep and
+ * group a run is created in, tags and summary metrics (the SDK has no summary API). Python's SDK creates a sweep's
+ * run with `sweep` in its first UpsertBucket, and its public API updates a run's summary the same way.
  */
-const UPSERT_RUN = `mutation UpsertBucket($name: String, $project: String, $entity: String, $tags: [String!], $summaryMetrics: JSONString) {
-  upsertBucket(input: { name: $name, modelName: $project, entityName: $entity, tags: $tags, summaryMetrics: $summaryMetrics }) {
-    bucket { id name }
+const UPSERT_RUN = `mutation UpsertBucket($name: String, $project: String, $entity: String, $groupName: String, $sweep: String, $tags: [String!], $summaryMetrics: JSONString) {
+  upsertBucket(input: { name: $name, modelName: $project, entityName: $entity, groupName: $groupName, sweep: $sweep, tags: $tags, summaryMetrics: $summaryMetrics }) {
+    bucket { id name sweepName }
     inserted
   }
 }`;
+const VIEWER = 'query Viewer { viewer { id entity } }';
 
 const port = parentPort;
 if (!port) throw new Error('wandb-worker.mjs runs in a worker thread');
@@ -76,6 +78,16 @@ port.on('message', (/** @type {ToWandbWorker} */ message) => {
 
 /** @param {Init} message */
 async function start(message) {
+  // The SDK's own first UpsertBucket knows no sweep or group: create the run in them first, as `wandb agent`'s Python
+  // trials do; the SDK's upsert then updates that run. A failure costs the placement, never the run.
+  if (message.run.sweep || message.run.group) {
+    await createInSweep(message).catch((error) =>
+      send({
+        type: 'warning',
+        message: `creating the run in its W&B sweep/group failed: ${errorText(error)}`,
+      }),
+    );
+  }
   const { default: wandb } = await import('@wandb/sdk');
   const restore = snapshotListeners();
   /** @type {string[]} */
@@ -151,28 +163,68 @@ async function finish(message) {
 /**
  * One UpsertBucket: resolves on HTTP 200 without GraphQL errors, rejects with what went wrong otherwise.
  * @param {Init} settings
- * @param {SdkRun} current
- * @param {{ tags?: string[], summary?: Record<string, unknown> }} fields
+ * @param {{ id: string, project: string, entity: string }} current
+ * @param {{ tags?: string[], summary?: Record<string, unknown>, sweep?: string, group?: string }} fields
  */
 async function upsertRun(settings, current, fields) {
   /** @type {Record<string, unknown>} */
   const variables = { name: current.id, project: current.project, entity: current.entity };
   if (fields.tags) variables.tags = fields.tags;
   if (fields.summary) variables.summaryMetrics = JSON.stringify(fields.summary);
+  if (fields.sweep) variables.sweep = fields.sweep;
+  if (fields.group) variables.groupName = fields.group;
+  await graphql(settings, 'UpsertBucket', UPSERT_RUN, variables);
+}
+
+/**
+ * Creates the run in its sweep and group before the SDK starts it (the entity from the Viewer query when unset, as
+ * the SDK resolves it).
+ * @param {Init} message
+ */
+async function createInSweep(message) {
+  let entity = message.run.entity;
+  if (!entity) {
+    const viewer = /** @type {{ data?: { viewer?: { entity?: string } } }} */ (
+      await graphql(message, 'Viewer', VIEWER, {})
+    );
+    entity = viewer.data?.viewer?.entity;
+    if (!entity) throw new Error('the W&B server named no default entity for the API key');
+  }
+  await upsertRun(
+    message,
+    { id: message.run.id, project: message.run.project, entity },
+    {
+      ...(message.run.sweep ? { sweep: message.run.sweep } : {}),
+      ...(message.run.group ? { group: message.run.group } : {}),
+    },
+  );
+}
+
+/**
+ * One GraphQL request: the parsed body on HTTP 200 without GraphQL errors, else rejects with what went wrong.
+ * @param {{ baseUrl: string, apiKey: string }} settings
+ * @param {string} operationName
+ * @param {string} query
+ * @param {Record<string, unknown>} variables
+ * @returns {Promise<unknown>}
+ */
+async function graphql(settings, operationName, query, variables) {
   const response = await fetch(`${settings.baseUrl}/graphql`, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
       authorization: `Basic ${Buffer.from(`api:${settings.apiKey}`).toString('base64')}`,
     },
-    body: JSON.stringify({ query: UPSERT_RUN, variables, operationName: 'UpsertBucket' }),
+    body: JSON.stringify({ query, variables, operationName }),
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   const text = await response.text();
-  if (!response.ok) throw new Error(`UpsertBucket answered HTTP ${response.status}: ${text.slice(0, 200)}`);
+  if (!response.ok)
+    throw new Error(`${operationName} answered HTTP ${response.status}: ${text.slice(0, 200)}`);
   const body = /** @type {{ errors?: Array<{ message?: string }> }} */ (JSON.parse(text));
   if (body.errors?.length)
-    throw new Error(`UpsertBucket failed: ${body.errors.map((e) => e.message).join('; ')}`);
+    throw new Error(`${operationName} failed: ${body.errors.map((e) => e.message).join('; ')}`);
+  return body;
 }
 
 /**

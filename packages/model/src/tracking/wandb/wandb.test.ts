@@ -129,6 +129,62 @@ describe.concurrent('W&B tracking against the contract server', () => {
     expect(server.requests.map((r) => r.apiKey)).toEqual(server.requests.map(() => KEY));
   });
 
+  it("creates the run in its sweep and group (WANDB_SWEEP_ID, WANDB_RUN_GROUP): the run's first UpsertBucket names them", async (context) => {
+    const server = await startServer(context);
+    const wandb = {
+      state: 'online',
+      why: 'test',
+      settings: settings(server, { finishTimeoutMs: 30_000, sweepId: 'swp00001', group: 'sweep-a' }),
+    } as const;
+    const tracker = new RunTracker({ storage, logger, wandb });
+    const runDir = join(root, 'in-sweep');
+    await tracker.start({ experiment: 'exp1', runId: 'trial7', runDir, config: CONFIG });
+    await tracker.logEpoch(row(1));
+    await tracker.finish('finished');
+    const { wandb: mark } = (await summaryOf(runDir)).tracking;
+    expect(mark, JSON.stringify(mark)).toMatchObject({ status: 'ok', sweep_id: 'swp00001' });
+    expect(mark).not.toHaveProperty('warnings');
+    const run = server.onlyRun()!;
+    expect(run).toMatchObject({
+      id: 'trial7',
+      entity: 'team',
+      sweep: 'swp00001',
+      group: 'sweep-a',
+      config: CONFIG,
+    });
+    expect(run.history).toHaveLength(1);
+    const upserts = server.requests.filter((r) => r.operation === 'UpsertBucket');
+    expect((upserts[0]!.body as { variables: Record<string, unknown> }).variables).toMatchObject({
+      name: 'trial7',
+      entity: 'team',
+      sweep: 'swp00001',
+      groupName: 'sweep-a',
+    });
+  });
+
+  it('a refused sweep placement (4xx) costs the placement, not the run: a warning in summary.json', async (context) => {
+    const server = await startServer(context, [{ operation: 'UpsertBucket', answer: 404, times: 1 }]);
+    const wandb = {
+      state: 'online',
+      why: 'test',
+      settings: settings(server, { finishTimeoutMs: 30_000, sweepId: 'gone0001' }),
+    } as const;
+    const tracker = new RunTracker({ storage, logger, wandb });
+    const runDir = join(root, 'no-sweep');
+    await tracker.start({ experiment: 'exp1', runId: 'trial8', runDir, config: CONFIG });
+    await tracker.logEpoch(row(1));
+    await tracker.finish('finished');
+    const { wandb: mark } = (await summaryOf(runDir)).tracking;
+    expect(mark, JSON.stringify(mark)).toMatchObject({ status: 'ok' });
+    expect(String(mark.warnings)).toMatch(
+      /creating the run in its W&B sweep\/group failed: UpsertBucket answered HTTP 404/,
+    );
+    const run = server.onlyRun()!;
+    expect(run.sweep).toBeUndefined();
+    expect(run.history).toHaveLength(1);
+    expect(server.requests.filter((r) => r.operation === 'UpsertBucket')[0]!.status).toBe(404);
+  });
+
   describe('failure modes: training completes, tracking is marked failed', () => {
     const cases: Array<{ name: string; fault: WandbFault; error: RegExp; waitFor: 'fault' | 'ready' }> = [
       {
