@@ -5,3 +5,4 @@ export type { Environment } from './interpolate.ts';
 export { type LoadConfigOptions, type LoadedConfig, loadConfig } from './load-config.ts';
 export { loadYamlWithExtends } from './load-yaml.ts';
 export { type ConfigOverride, parseOverride } from './overrides.ts';
+export { closestKey, describeValue } from './suggest.ts';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '@tfmlops/core';
+import { ConfigError, closestKey, describeValue } from '@tfmlops/core';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import {
@@ -188,7 +188,7 @@ function describeIssue(issue: z.core.$ZodIssue, root: Record<string, unknown>): 
   if (issue.code === 'unrecognized_keys') {
     const known = issue.path.length === 0 ? TOP_LEVEL_KEYS : knownKeysFor(issue.path, root);
     return issue.keys.map((key) => {
-      const suggestion = known ? closest(key, known) : undefined;
+      const suggestion = known ? closestKey(key, known) : undefined;
       return {
         path: [...issue.path, key],
         message: `unknown key${suggestion ? ` (did you mean '${suggestion}'?)` : ''}${known ? `; known keys: ${known.join(', ')}` : ''}`,
@@ -453,40 +453,4 @@ function toNumbers(value: unknown): unknown {
 
 function isMapping(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describeValue(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (typeof value === 'string') return `string ${JSON.stringify(value)}`;
-  if (Array.isArray(value)) return `list ${truncate(JSON.stringify(value))}`;
-  if (value === null) return 'null';
-  if (typeof value === 'object') return `mapping ${truncate(JSON.stringify(value))}`;
-  return `${typeof value} ${String(value)}`;
-}
-
-function truncate(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
-/** The known key nearest to a typo, when it is near enough to be a likely slip. */
-export function closest(key: string, known: readonly string[]): string | undefined {
-  let best: { key: string; distance: number } | undefined;
-  for (const candidate of known) {
-    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
-    if (!best || distance < best.distance) best = { key: candidate, distance };
-  }
-  return best && best.distance <= Math.max(2, Math.floor(key.length / 3)) ? best.key : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i += 1) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j += 1) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }
