@@ -41,6 +41,15 @@ const WORKERS: Record<string, string> = {
   './drift-worker.ts': join(PACKAGE_DIR, 'src', 'drift', 'drift-worker.ts'),
 };
 
+/** The worker bundles written next to the service's bundle (dist/drift-worker.cjs, ...). */
+export function workerOutfiles(outfile = OUTFILE): string[] {
+  return Object.keys(WORKERS).map((url) => workerOutfile(url, outfile));
+}
+
+function workerOutfile(url: string, outfile: string): string {
+  return join(dirname(outfile), `${basename(url, '.ts')}.cjs`);
+}
+
 /** Modules bundled along with the packages' index files that load a `.ts` file the service never runs. */
 const NEVER_RUN: Record<string, string> = {
   './gradient-worker.ts': "@tfmlops/runtime's data-parallel training worker; the service never trains",
@@ -67,7 +76,7 @@ export async function buildServer(outfile = OUTFILE): Promise<string> {
   ];
   let code = readFileSync(outfile, 'utf8');
   for (const [url, entry] of Object.entries(WORKERS)) {
-    const name = `${basename(url, '.ts')}.cjs`;
+    const name = basename(workerOutfile(url, outfile));
     const worker = await build({ ...common, entryPoints: [entry], outfile: join(dirname(outfile), name) });
     metafiles.push(worker.metafile);
     const reference = `new URL(${JSON.stringify(url)}, ${META_URL})`;
