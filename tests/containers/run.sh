@@ -17,6 +17,7 @@
 #                   without a GPU needs wasm here, asked for explicitly
 #   TRAIN_ARGS      extra training arguments [train.epochs=1]
 #   IMAGE_PREFIX    image names [localhost/tfmlops-test]
+#   COLD_STARTS     how many times the API container is started to time its cold start [3]; the last one is tested
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -28,6 +29,7 @@ IMAGE_PREFIX=${IMAGE_PREFIX:-localhost/tfmlops-test}
 TRAINER_IMAGE=$IMAGE_PREFIX-trainer:latest
 API_IMAGE=$IMAGE_PREFIX-api:latest
 STOP_BUDGET_SECONDS=10
+COLD_STARTS=${COLD_STARTS:-3}
 
 if ! command -v podman >/dev/null 2>&1; then
   echo "containers: podman is not installed (Debian: apt-get install podman; this machine kind: ../shared/tools/container-base.sh)" >&2
@@ -86,29 +88,48 @@ echo "published: $(cat "$latest")"
 # A free port on the host, chosen here so the clock can start with the container (podman assigns `::8080` ports late).
 port=$(node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
 
-step "API: start the bundle's server (non-root, read-only root filesystem, --memory 512m) and time it to /readyz 200"
+# Creates and starts the API container on the bundle (non-root, read-only root filesystem, 512 MB) and sets
+# cold_start_ms: from `podman start` to the first GET /readyz 200 on the host.
 # DRIFT_*: a small window tested every second, so a few requests show the drift worker (dist/drift-worker.cjs) runs.
-podman create --name "$api_container" --read-only --memory 512m -p "127.0.0.1:$port:8080" \
-  -e DRIFT_MIN_SAMPLES=5 -e DRIFT_INTERVAL_SECONDS=1 \
-  -v "$work/artifacts:/app/artifacts:ro" "$API_IMAGE" >/dev/null
-load_at_start=$(cut -d ' ' -f 1-3 /proc/loadavg)
-t0=$(date +%s%N)
-podman start "$api_container" >/dev/null
-ready=no
-while (($(date +%s%N) - t0 < 120000000000)); do
-  if curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null; then
-    ready=yes
-    break
+start_api() {
+  podman rm -f -t 0 "$api_container" >/dev/null 2>&1 || true
+  podman create --name "$api_container" --read-only --memory 512m -p "127.0.0.1:$port:8080" \
+    -e DRIFT_MIN_SAMPLES=5 -e DRIFT_INTERVAL_SECONDS=1 \
+    -v "$work/artifacts:/app/artifacts:ro" "$API_IMAGE" >/dev/null
+  local t0 polls=0 ready=no
+  t0=$(date +%s%N)
+  # (podman without systemd says it cannot schedule the health check; `podman healthcheck run` below runs it.)
+  podman start "$api_container" 2> >(grep -v 'systemd connection' >&2) >/dev/null
+  while (($(date +%s%N) - t0 < 120000000000)); do
+    if curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null; then
+      ready=yes
+      break
+    fi
+    # `podman inspect` is slow next to a 20 ms poll: look at the container only now and then.
+    if ((++polls % 25 == 0)) && [[ $(podman inspect --format '{{.State.Running}}' "$api_container") != true ]]; then break; fi
+    sleep 0.02
+  done
+  cold_start_ms=$((($(date +%s%N) - t0) / 1000000))
+  if [[ $ready != yes ]]; then
+    podman logs "$api_container" 2>&1 | tail -n 40 >&2
+    fail "GET /readyz did not answer 200 within 120 s of the container's start"
   fi
-  [[ $(podman inspect --format '{{.State.Running}}' "$api_container") == true ]] || break
-  sleep 0.02
+}
+
+step "API: cold start, container start to GET /readyz 200 (best of ${COLD_STARTS} starts; bundle from local disk)"
+load_at_start=$(cut -d ' ' -f 1-3 /proc/loadavg)
+# What podman and node alone take here: a container of the same image running `node -e 0`.
+t0=$(date +%s%N)
+podman run --rm --read-only --no-healthcheck --entrypoint node "$API_IMAGE" -e 0
+baseline_ms=$((($(date +%s%N) - t0) / 1000000))
+cold_starts=()
+for _ in $(seq "$COLD_STARTS"); do
+  start_api
+  cold_starts+=("$cold_start_ms")
 done
-cold_start_ms=$((($(date +%s%N) - t0) / 1000000))
-if [[ $ready != yes ]]; then
-  podman logs "$api_container" 2>&1 | tail -n 40 >&2
-  fail "GET /readyz did not answer 200 within 120 s of the container's start"
-fi
-echo "container start to GET /readyz 200: ${cold_start_ms} ms (load average ${load_at_start})"
+best_cold_start_ms=$(printf '%s\n' "${cold_starts[@]}" | sort -n | head -n 1)
+echo "container start to GET /readyz 200: ${cold_starts[*]} ms (best ${best_cold_start_ms} ms); a container running" \
+  "\`node -e 0\` takes ${baseline_ms} ms; load average ${load_at_start}"
 podman logs "$api_container" 2>&1 | grep -E 'backend|ready' | head -n 5 || true
 
 step "API: the process is node on the bundle, PID 1, not root"
@@ -141,7 +162,7 @@ for _ in $(seq 50); do
   sleep 0.2
 done
 [[ $scored == yes ]] || fail "GET /monitoring/drift has no scores after 21 inputs (is dist/drift-worker.cjs in the image?): $drift"
-node -e 'for (const r of JSON.parse(process.argv[1]).rows) console.log(`  ${r.feature ?? ""} ${r.test ?? ""} n=${r.n} score=${r.score}`)' "$drift"
+node -e 'for (const r of JSON.parse(process.argv[1]).rows) console.log("  " + [r.feature, r.test, "n=" + r.n, "score=" + r.score].join(" "))' "$drift"
 rss=$(podman exec "$api_container" grep -E '^Vm(RSS|HWM):' /proc/1/status | awk '{ printf "%s %.0f MB  ", $1, $2 / 1024 }')
 echo "node (PID 1) after 21 predictions: $rss"
 
@@ -158,5 +179,5 @@ podman logs "$api_container" 2>&1 | tail -n 5
 size() { podman image inspect --format '{{.Size}}' "$1" | awk '{ printf "%.0f MB", $1 / 1000000 }'; }
 step "done"
 printf '%-44s %10s  built in %ss\n' "$TRAINER_IMAGE" "$(size "$TRAINER_IMAGE")" "$trainer_build" "$API_IMAGE" "$(size "$API_IMAGE")" "$api_build"
-echo "trained one epoch in ${train_seconds}s; API container start to /readyz 200 in ${cold_start_ms} ms (load average ${load_at_start}); $rss"
+echo "trained one epoch in ${train_seconds}s; API container start to /readyz 200: ${cold_starts[*]} ms (best ${best_cold_start_ms}; node -e 0 in a container: ${baseline_ms} ms; load average ${load_at_start}); $rss"
 echo "stopped ${stop_ms} ms after SIGTERM (exit $exit_code); load average now $(cut -d ' ' -f 1-3 /proc/loadavg)"
