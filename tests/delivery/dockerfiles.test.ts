@@ -195,6 +195,7 @@ describe('.dockerignore', () => {
       'packages/data/.cache/x',
       'coverage/index.html',
       '.git/HEAD',
+      'packages/serve/dist/server.cjs',
     ])
       expect(dockerIgnored(path), path).toBe(true);
   });
