@@ -29,13 +29,11 @@ FROM ${NODE_IMAGE} AS node
 FROM ${BASE} AS trainer
 ARG NATIVE=gpu
 ARG PNPM_VERSION=10
-ARG GIT_COMMIT=unknown
 ARG TFJS_NODE_CDN_STORAGE=
 ARG TFJS_NODE_BASE_URI=
 ARG npm_config_tfjs_binding_binary_host_mirror=
 LABEL org.opencontainers.image.title="tfjs-mlops trainer" \
-      org.opencontainers.image.description="pnpm train on tfjs-node-gpu (CUDA 11.2, cuDNN 8), tfjs-node or wasm" \
-      org.opencontainers.image.revision="${GIT_COMMIT}"
+      org.opencontainers.image.description="pnpm train on tfjs-node-gpu (CUDA 11.2, cuDNN 8), tfjs-node or wasm"
 
 # tini forwards signals to node (a PID 1 without handlers ignores SIGTERM); DejaVu fonts and fontconfig's
 # configuration draw the labels in the evaluation PNGs (librsvg through sharp); ca-certificates for gs://, W&B and
@@ -76,6 +74,10 @@ COPY dockerfiles/trainer-entrypoint.sh dockerfiles/trainer-healthcheck.mjs docke
 # also runs as `--user "$(id -u):$(id -g)"` on mounted host directories.
 RUN mkdir -p runs artifacts data reports /var/cache/tfmlops/cuda \
  && chmod 1777 runs artifacts data reports /var/cache/tfmlops/cuda
+# The commit last: a build argument's value is part of the cache key of every RUN after its ARG, so declared at the top
+# it would reinstall the dependencies on every commit.
+ARG GIT_COMMIT=unknown
+LABEL org.opencontainers.image.revision="${GIT_COMMIT}"
 # libtensorflow 2.9.1 has no machine code for compute capability >= 8.0 (A100, L4, H100): the driver JIT-compiles
 # its PTX on start, for minutes, and keeps the result in CUDA_CACHE_PATH (at most 4 GiB). Mount a named volume there
 # so that happens once per machine, not once per container. TF_FORCE_GPU_ALLOW_GROWTH keeps TensorFlow from

@@ -1,8 +1,9 @@
 // The two Dockerfiles, parsed (dockerfile-ast): what they copy exists and reaches the build context, their entry
 // points exist, the trainer sits on a CUDA 11.2 / cuDNN 8 glibc base, the API runs as non-root on the port it exposes.
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { OUTFILE, workerOutfiles } from '../../packages/serve/scripts/build.ts';
 import { copyFrom, dockerIgnored, execForm, lastInstruction, readDockerfile } from './dockerfile.ts';
 import { ROOT, readRepoFile, repoFiles } from './repo.ts';
 
@@ -113,6 +114,7 @@ describe('trainer.dockerfile', () => {
 
 describe('api.dockerfile', () => {
   const dockerfile = readDockerfile('dockerfiles/api.dockerfile');
+  const text = readRepoFile('dockerfiles/api.dockerfile');
   const final = dockerfile.stages.at(-1)!;
   const env = Object.fromEntries(
     final.instructions
@@ -138,13 +140,39 @@ describe('api.dockerfile', () => {
     expect(env.PORT).toBe('8080');
   });
 
-  it('starts node directly (SIGTERM reaches it, no shell) on the service entry point in the repository', () => {
+  it('starts node directly (SIGTERM reaches it, no shell, no tsx) on the bundle the build stage makes', () => {
     const entrypoint = execForm(lastInstruction(final, 'ENTRYPOINT')!)!;
     expect(entrypoint[0]).toBe('node');
-    // /out (the deployed @tfmlops/serve, i.e. packages/serve) becomes /app, the final WORKDIR.
-    expect(readRepoFile('dockerfiles/api.dockerfile')).toMatch(/COPY --from=build \/out \/app/);
-    const script = entrypoint.at(-1)!;
-    expect(repoFiles()).toContain(`packages/serve/${script}`);
+    expect(entrypoint.join(' ')).not.toMatch(/tsx|\.ts\b|sh -c/);
+    expect(lastInstruction(final, 'CMD')).toBeUndefined();
+    // /out becomes /app, the final WORKDIR; the build stage builds the service and copies its dist/ to /out/dist.
+    expect(text).toMatch(/COPY --from=build \/out \/app/);
+    expect(lastInstruction(final, 'WORKDIR')?.getArgumentsContent()).toBe('/app');
+    expect(text).toMatch(/pnpm --filter @tfmlops\/serve build/);
+    expect(text).toMatch(/cp -r packages\/serve\/dist \/out\/dist/);
+    // The entry point is the file packages/serve/scripts/build.ts writes, relative to the package directory.
+    expect(entrypoint.slice(1)).toEqual([relative(join(ROOT, 'packages/serve'), OUTFILE)]);
+  });
+
+  it('checks at build time that the bundle, its worker bundles and the page are in /out', () => {
+    const wanted = [
+      `/out/${relative(join(ROOT, 'packages/serve'), OUTFILE)}`,
+      ...workerOutfiles().map((file) => `/out/${relative(join(ROOT, 'packages/serve'), file)}`),
+      '/out/public/index.html',
+    ];
+    expect(wanted).toContain('/out/dist/drift-worker.cjs');
+    for (const file of wanted) expect(text).toContain(`test -f ${file}`);
+    expect(repoFiles()).toContain('packages/serve/public/index.html');
+  });
+
+  it('keeps only what the bundle imports (prune-deploy.mjs on externals.json), and no tsx', () => {
+    expect(text).toMatch(
+      /node \/usr\/local\/lib\/prune-deploy\.mjs \/out --keep-if-loads @tensorflow\/tfjs-node/,
+    );
+    expect(dockerfile.repoFileAt(dockerfile.stages[0]!, '/usr/local/lib/prune-deploy.mjs')).toBe(
+      'dockerfiles/prune-deploy.mjs',
+    );
+    expect(text).not.toMatch(/--import tsx|ln -s .*tsx/);
   });
 
   it('health-checks GET /readyz on PORT', () => {
@@ -167,6 +195,7 @@ describe('.dockerignore', () => {
       'packages/data/.cache/x',
       'coverage/index.html',
       '.git/HEAD',
+      'packages/serve/dist/server.cjs',
     ])
       expect(dockerIgnored(path), path).toBe(true);
   });

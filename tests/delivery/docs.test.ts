@@ -2,8 +2,9 @@
 // image's commands, the files the gcloud commands apply, and the pages they link to.
 import { existsSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
+import { serveEnvSchema } from '@tfmlops/serve';
 import { describe, expect, it } from 'vitest';
-import { ROOT, readRepoFile, rootScripts, unknownPnpmCommands } from './repo.ts';
+import { ROOT, readRepoFile, repoFiles, rootScripts, unknownPnpmCommands } from './repo.ts';
 
 const PAGES = ['docs/gcp-runbook.md', 'docs/delivery.md'];
 
@@ -21,6 +22,38 @@ function repoPaths(text: string): string[] {
   );
   return [...new Set([...found].map((m) => m[1]!))].filter((p) => !/[<>$*{}]|\.\.\./.test(p));
 }
+
+/** The service's environment: what the API image reads. */
+const SERVE_ENV = new Set(Object.keys(serveEnvSchema.shape));
+
+/** Environment variable names (`NAME_WITH_UNDERSCORE`) written anywhere in the repository's code, configs and CI. */
+function namesReadByTheRepository(): Set<string> {
+  const sources = repoFiles().filter(
+    (f) =>
+      /^(packages\/[^/]+\/(src|scripts)|dockerfiles|configs|\.github|\.ci|\.dvc|tests\/containers)\//.test(
+        f,
+      ) && !/\.(png|jpe?g|webp|gz|bin)$/.test(f),
+  );
+  const names = new Set<string>();
+  for (const file of sources) {
+    for (const [name] of readRepoFile(file).matchAll(/\b[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9]\b/g))
+      names.add(name);
+  }
+  return names;
+}
+
+/** Variables a page's shell code assigns itself (`export A=x B=y`, `NAME=$(...)`), which need no reader. */
+function assignedByThePage(code: string): Set<string> {
+  const names = new Set<string>();
+  for (const line of code.split('\n')) {
+    const assignments = line.match(/^\s*(?:export\s+)?((?:[A-Z][A-Z0-9_]*=\S+\s*)+)/)?.[1] ?? '';
+    for (const [, name] of assignments.matchAll(/([A-Z][A-Z0-9_]*)=/g)) names.add(name!);
+  }
+  return names;
+}
+
+/** Placeholders the pages ask the reader to replace (not variables). */
+const PLACEHOLDERS = new Set(['JOB_ID']);
 
 describe.each(PAGES)('%s', (page) => {
   const markdown = readRepoFile(page);
@@ -46,6 +79,32 @@ describe.each(PAGES)('%s', (page) => {
     for (const command of commands) {
       expect(command.startsWith('-') || command.includes('=') || command in scripts, command).toBe(true);
     }
+  });
+
+  it('passes the API only environment variables the service reads (packages/serve/src/config.ts)', () => {
+    const passed = [
+      // gcloud run services update --update-env-vars A=x,B=y / --set-env-vars
+      ...[...code.matchAll(/--(?:update|set)-env-vars[ =]+"?([^"\s]+)/g)].flatMap((m) =>
+        m[1]!.split(',').map((pair) => pair.split('=')[0]!),
+      ),
+      // docker run ... -e NAME[=value] ... api:latest
+      ...code
+        .split('\n')
+        .filter((line) => /docker run\b.*\bapi:latest/.test(line))
+        .flatMap((line) => [...line.matchAll(/(?:^|\s)-e\s+([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]!)),
+    ];
+    expect(passed.filter((name) => !SERVE_ENV.has(name))).toEqual([]);
+  });
+
+  it('names only environment variables something in the repository reads (or that the page sets itself)', () => {
+    const known = namesReadByTheRepository();
+    for (const name of SERVE_ENV) known.add(name);
+    const own = assignedByThePage(code);
+    const named = new Set(code.match(/\b[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9]\b/g));
+    expect(named.size).toBeGreaterThan(3);
+    expect(
+      [...named].filter((name) => !known.has(name) && !own.has(name) && !PLACEHOLDERS.has(name)),
+    ).toEqual([]);
   });
 
   it('links to pages that exist', () => {

@@ -51,7 +51,9 @@ const PNPM_BUILTINS = new Set([
 
 /**
  * Every `pnpm <name>` / `pnpm run <name>` in a text whose name is neither a root script nor a pnpm command, e.g. a
- * runbook telling people to run `pnpm trian`. `pnpm --filter ...` and option-only invocations are not checked.
+ * runbook telling people to run `pnpm trian`; and every `pnpm --filter <package> [run] <name>` whose package is not
+ * a workspace package or has no such script (reported as `<package> <name>`). Other option-only invocations are not
+ * checked.
  */
 export function unknownPnpmCommands(text: string): string[] {
   const scripts = rootScripts();
@@ -62,7 +64,27 @@ export function unknownPnpmCommands(text: string): string[] {
     const name = match[1]!;
     if (!(name in scripts) && !PNPM_BUILTINS.has(name)) unknown.add(name);
   }
+  const packages = workspaceScripts();
+  for (const match of text.matchAll(
+    /(?<![\w@/-])pnpm[ \t]+(?:--filter|-F)[ \t=]+(\S+)(?:[ \t]+run)?[ \t]+([a-z][\w:-]*)/g,
+  )) {
+    const [, pkg, name] = match as unknown as [string, string, string];
+    if (!(name in (packages.get(pkg) ?? {})) && !(packages.has(pkg) && PNPM_BUILTINS.has(name))) {
+      unknown.add(`${pkg} ${name}`);
+    }
+  }
   return [...unknown];
+}
+
+/** The scripts of every workspace package (packages/<dir>/package.json), by package name. */
+export function workspaceScripts(): Map<string, Record<string, string>> {
+  const manifests = repoFiles().filter((f) => /^packages\/[^/]+\/package\.json$/.test(f));
+  return new Map(
+    manifests.map((file) => {
+      const manifest = JSON.parse(readRepoFile(file)) as { name: string; scripts?: Record<string, string> };
+      return [manifest.name, manifest.scripts ?? {}];
+    }),
+  );
 }
 
 /** The path of an executable on PATH, or undefined. */
