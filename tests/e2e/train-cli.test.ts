@@ -68,6 +68,13 @@ describe('pnpm train (the CLI process)', () => {
       .sort();
     const lastEpoch = Number(saved.at(-1)?.slice('epoch-'.length));
     expect(lastEpoch).toBeGreaterThanOrEqual(2);
+    // What the run trains cannot change on resume (only how long, how it stops, reports and exports): exit 2.
+    const rowsBefore = rows(runDir).length;
+    const refused = startCli(['train', '--resume', runDir, 'train.batchSize=8']);
+    expect(await refused.exit).toBe(2);
+    expect(refused.stderr()).toMatch(/train\.batchSize cannot change in a resumed run/);
+    expect(rows(runDir)).toHaveLength(rowsBefore);
+
     const finished = startCli(['train', '--resume', runDir, `train.epochs=${lastEpoch + 1}`]);
     expect(await finished.exit).toBe(0);
     expect(finished.stdout()).toMatch(/stopped: cnn on wasm, test accuracy \d+\.\d\d%, \d+ images\/s/);

@@ -13,6 +13,7 @@ import {
   loadConfig,
   loggingConfigSchema,
   parseExperimentArgs,
+  resolveConfigPath,
   runCli,
   type Storage,
 } from '@tfmlops/core';
@@ -86,7 +87,9 @@ await runCli(async () => {
 });
 
 function readConfig(file: string | undefined, overrides: string[]) {
-  return loadConfig({ schema: dataOnlySchema, file, overrides, env: process.env }).config;
+  // Bare names as `pnpm train` takes them: `--config exp1.yaml` is configs/exp1.yaml.
+  const path = file === undefined ? undefined : resolveConfigPath(file);
+  return loadConfig({ schema: dataOnlySchema, file: path, overrides, env: process.env }).config;
 }
 
 function resolveDatasetUri(flag: string | boolean | undefined, config: DataConfig | undefined): string {

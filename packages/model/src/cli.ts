@@ -1,5 +1,6 @@
-/** `pnpm train ...` and `pnpm evaluate ...`: parses the command line at the edge and hands over. */
+/** `pnpm train ...`, `pnpm evaluate ...` and `pnpm bundle ...`: parses the command line at the edge and hands over. */
 import { ConfigError, runCli } from '@tfmlops/core';
+import { runBundleCommand } from './bundle-command.ts';
 import { runTrainCommand } from './commands.ts';
 import { runEvaluateCommand } from './evaluate-command.ts';
 
@@ -8,7 +9,8 @@ await runCli(async () => {
   const context = { env: process.env, stdout: process.stdout, stderr: process.stderr };
   if (command === 'train') return runTrainCommand(rest, context);
   if (command === 'evaluate') return runEvaluateCommand(rest, context);
+  if (command === 'bundle') return runBundleCommand(rest, context);
   throw new ConfigError(`unknown command '${command ?? ''}'`, {
-    hint: '`pnpm train --config configs/exp1.yaml` or `pnpm evaluate --model artifacts/models/exp1`',
+    hint: '`pnpm train --config configs/exp1.yaml`, `pnpm evaluate --model artifacts/models/exp1` or `pnpm bundle publish <dir>`',
   });
 });

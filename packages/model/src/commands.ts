@@ -9,6 +9,7 @@ import {
   isGcsUri,
   joinUri,
   parseExperimentArgs,
+  parseOverride,
   type Storage,
 } from '@tfmlops/core';
 import { type LoadSourceFn, loadSource } from '@tfmlops/data';
@@ -53,6 +54,7 @@ export async function runTrainCommand(argv: readonly string[], context: CommandC
       hint: "--resume reads the run's own config.yaml; add key.path=value overrides to change it (e.g. train.epochs=10)",
     });
   }
+  if (resume) checkResumeOverrides(args.overrides);
   const storage =
     context.storage ?? createStorage({ gcs: { apiEndpoint: context.env.STORAGE_EMULATOR_HOST } });
   const file = resume ? await runConfigFile(resume, storage) : args.configFile;
@@ -110,7 +112,7 @@ export async function runTrainCommand(argv: readonly string[], context: CommandC
     context.stdout.write(
       `\n${config.name}: ${config.model.architecture} on ${result.backend}, test accuracy ${accuracy}${speed}` +
         `${result.stoppedEarly ? ' (stopped early)' : ''}\nrun:    ${result.runUri}\nbundle: ${result.modelUri}` +
-        `${result.latestUri ? `\nlatest: ${result.latestUri}` : ''}\n`,
+        `\nlatest: ${result.latestUri}\n`,
     );
     return 0;
   } catch (error) {
@@ -119,6 +121,36 @@ export async function runTrainCommand(argv: readonly string[], context: CommandC
     return error.exitCode;
   } finally {
     for (const remove of listeners) remove();
+  }
+}
+
+/**
+ * What a resumed run may change: how long it runs and how it stops, what it reports, where it exports, which backend
+ * and threads compute it. Not what it trains: the data, the model, the seed, the batch size or the optimisation
+ * would continue the checkpoint's position under other rules (a batch size changes what `stepInEpoch` means), and the
+ * run would no longer be the experiment its config.yaml records.
+ */
+export const RESUMABLE_KEYS = [
+  'train.epochs',
+  'train.earlyStopping',
+  'train.checkpoint',
+  'train.evaluation',
+  'runtime',
+  'tracking',
+  'export',
+  'logging',
+] as const;
+
+function checkResumeOverrides(overrides: readonly string[]): void {
+  for (const text of overrides) {
+    const key = parseOverride(text).path.join('.');
+    if (RESUMABLE_KEYS.some((allowed) => key === allowed || key.startsWith(`${allowed}.`))) continue;
+    throw new ConfigError(
+      `--resume with ${text}: ${key} cannot change in a resumed run (its checkpoints were made under the run's own value)`,
+      {
+        hint: `a resumed run may change ${RESUMABLE_KEYS.join(', ')}; for anything else start a new run: pnpm train --config <experiment> ${text}`,
+      },
+    );
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -44,8 +44,9 @@ export async function runEvaluateCommand(argv: readonly string[], context: Comma
     context.storage ?? createStorage({ gcs: { apiEndpoint: context.env.STORAGE_EMULATOR_HOST } });
   const resolved = await resolveBundle(modelUri, storage);
   const { manifest } = await readBundleManifest(resolved.dir, storage, resolved.pointer?.bundleSha256);
-  const file = args.configFile ?? bundleConfigFile(manifest.config);
-  const { config } = loadExperimentConfig({ file, overrides: args.overrides, env: context.env });
+  const { config } = args.configFile
+    ? loadExperimentConfig({ file: args.configFile, overrides: args.overrides, env: context.env })
+    : loadBundleConfig(manifest.config, args.overrides, context.env);
   const logger = createLogger({ level: config.logging.level, destination: context.stdout });
 
   await selectBackend(config.runtime, { probes: context.probes ?? realMachineProbes(context.env), logger });
@@ -69,7 +70,9 @@ export async function runEvaluateCommand(argv: readonly string[], context: Comma
   }
   const out =
     (args.flags.out as string | undefined) ?? join('reports', 'evaluate', manifest.name, manifest.version);
-  const bundle = await loadBundle(modelUri, { storage, logger });
+  // The directory resolved above, not `modelUri` again: a training run may move latest.json in the meantime, and the
+  // labels and shape were checked against this version.
+  const bundle = await loadBundle(resolved.dir, { storage, logger });
   try {
     const evaluation = await evaluateDataset(bundle.model, withNormalization(data, manifest.normalization), {
       split: split as (typeof SPLITS)[number],
@@ -96,11 +99,23 @@ export async function runEvaluateCommand(argv: readonly string[], context: Comma
   }
 }
 
-/** The bundle's recorded config as a file `loadExperimentConfig` reads (it validates and takes overrides). */
-function bundleConfigFile(config: Record<string, unknown>): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'tfmlops-evaluate-')), 'config.yaml');
-  writeFileSync(file, stringify(config));
-  return file;
+/**
+ * The bundle's recorded config, validated and overridden as a config file would be: `loadExperimentConfig` reads files,
+ * so it goes through a temporary one, removed again.
+ */
+function loadBundleConfig(
+  config: Record<string, unknown>,
+  overrides: readonly string[],
+  env: NodeJS.ProcessEnv,
+): ReturnType<typeof loadExperimentConfig> {
+  const dir = mkdtempSync(join(tmpdir(), 'tfmlops-evaluate-'));
+  try {
+    const file = join(dir, 'config.yaml');
+    writeFileSync(file, stringify(config));
+    return loadExperimentConfig({ file, overrides, env });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**

@@ -54,7 +54,7 @@ export {
 } from './config.ts';
 export * from './evaluate/index.ts';
 export { runEvaluateCommand } from './evaluate-command.ts';
-export { type LoadExperimentOptions, loadExperimentConfig, resolveConfigPath } from './load-experiment.ts';
+export { type LoadExperimentOptions, loadExperimentConfig } from './load-experiment.ts';
 export { createSlotOptimizer } from './optim/slot-optimizer.ts';
 export type { OptimizerState, TrainOptimizer } from './optim/types.ts';
 export { saveModel } from './save-model.ts';

@@ -1,9 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '@tfmlops/core';
+import { ConfigError, resolveConfigPath } from '@tfmlops/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadExperimentConfig, resolveConfigPath } from './load-experiment.ts';
+import { loadExperimentConfig } from './load-experiment.ts';
 
 let dir: string;
 let configs: string;

@@ -1,6 +1,5 @@
-import { existsSync, readdirSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
-import { ConfigError, type Environment, loadConfig } from '@tfmlops/core';
+import { basename, extname } from 'node:path';
+import { ConfigError, type Environment, loadConfig, resolveConfigPath } from '@tfmlops/core';
 import { EXPERIMENT_NAME, type ExperimentConfig, experimentConfigSchema } from './config.ts';
 
 export interface LoadExperimentOptions {
@@ -43,26 +42,3 @@ export function loadExperimentConfig(options: LoadExperimentOptions): {
 }
 
 /** A path that exists as given, else a bare name inside `configsDir` (with `.yaml`/`.yml` added when missing). */
-export function resolveConfigPath(file: string, configsDir = 'configs'): string {
-  if (existsSync(file)) return file;
-  const bare = !file.includes('/') && !file.includes('\\');
-  if (bare) {
-    const candidates = extname(file) ? [file] : [`${file}.yaml`, `${file}.yml`];
-    for (const candidate of candidates) {
-      const path = join(configsDir, candidate);
-      if (existsSync(path)) return path;
-    }
-  }
-  const available = existsSync(configsDir)
-    ? readdirSync(configsDir).filter((entry) => /\.ya?ml$/.test(entry))
-    : [];
-  throw new ConfigError(
-    `config file not found: ${file}${bare ? ` (nor ${join(configsDir, extname(file) ? file : `${file}.yaml`)})` : ''}`,
-    {
-      hint:
-        available.length > 0
-          ? `experiments in ${configsDir}/: ${available.join(', ')}`
-          : 'give the path of an experiment YAML file',
-    },
-  );
-}

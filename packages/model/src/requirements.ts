@@ -1,9 +1,16 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { ConfigError, type Environment, joinUri, type Logger, type Storage } from '@tfmlops/core';
+import {
+  ConfigError,
+  type Environment,
+  joinUri,
+  type Logger,
+  resolveConfigPath,
+  type Storage,
+} from '@tfmlops/core';
 import { LATEST_POINTER_FILE } from './bundle/format.ts';
 import type { ExperimentConfig } from './config.ts';
-import { loadExperimentConfig, resolveConfigPath } from './load-experiment.ts';
+import { loadExperimentConfig } from './load-experiment.ts';
 
 /** A required experiment that has no model bundle yet, in the order they must be trained (bases first). */
 export interface MissingRequirement {

@@ -67,7 +67,7 @@ export interface TrainResult {
   /** The published bundle: `<export.uri>/<name>/<version>`. */
   modelUri: string;
   /** `<export.uri>/<name>/latest.json`, now pointing at this bundle. */
-  latestUri: string | null;
+  latestUri: string;
   bundleVersion: string;
   backend: string;
   datasetVersion: string;

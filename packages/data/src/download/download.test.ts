@@ -5,15 +5,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import { createLogger, DataError } from '@tfmlops/core';
+import { createLogger, DataError, sha256Hex } from '@tfmlops/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { download } from './download.ts';
-import { sha256Bytes } from './file-hash.ts';
 import { TestFileServer } from './test-file-server.ts';
 
 /** 300 KiB: big enough to arrive in several chunks, small enough to keep the test fast. */
 const BODY = randomBytes(300 * 1024);
-const SHA = sha256Bytes(BODY);
+const SHA = sha256Hex(BODY);
 
 let server: TestFileServer;
 let cacheDir: string;
@@ -43,7 +42,7 @@ function options(extra: Partial<Parameters<typeof download>[1]> = {}) {
 
 /** Compares by hash: vitest's deep equality walks a 300 KiB buffer element by element, which takes seconds. */
 async function fileSha(path: string): Promise<string> {
-  return sha256Bytes(await readFile(path));
+  return sha256Hex(await readFile(path));
 }
 
 async function closedPortUrl(): Promise<string> {
@@ -196,7 +195,7 @@ describe('download', () => {
     expect((error as DataError).code).toBe('DATA_CHECKSUM_MISMATCH');
     expect((error as DataError).message).toContain(url);
     expect((error as DataError).message).toContain(SHA);
-    expect((error as DataError).message).toContain(sha256Bytes(other));
+    expect((error as DataError).message).toContain(sha256Hex(other));
     expect(await readdir(cacheDir)).toEqual([]);
   });
 

@@ -9,11 +9,6 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Hex SHA-256 of bytes already in memory. */
-export function sha256Bytes(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
 /** Size of a file in bytes, or undefined when it does not exist. */
 export async function fileSize(path: string): Promise<number | undefined> {
   try {

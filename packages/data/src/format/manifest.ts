@@ -1,6 +1,7 @@
+import { sha256Hex } from '@tfmlops/core';
 import { z } from 'zod';
 import { preprocessSpecSchema } from '../preprocess/spec.ts';
-import { canonicalJson, sha256Hex } from '../util/hash.ts';
+import { canonicalJson } from '../util/hash.ts';
 
 /** Version of the dataset directory layout and manifest; bumped on any incompatible change. */
 export const DATASET_FORMAT_VERSION = 1;

@@ -1,7 +1,6 @@
-import { DataError, joinUri, type Storage } from '@tfmlops/core';
+import { DataError, joinUri, type Storage, sha256Hex } from '@tfmlops/core';
 import type { Batch, BatchOptions } from '../loader/batches.ts';
 import { iterateBatches } from '../loader/batches.ts';
-import { sha256Hex } from '../util/hash.ts';
 import {
   computeDatasetVersion,
   type DatasetManifest,

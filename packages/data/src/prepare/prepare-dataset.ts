@@ -1,7 +1,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, DataError, joinUri, type Logger, type Storage } from '@tfmlops/core';
+import { ConfigError, DataError, joinUri, type Logger, type Storage, sha256Hex } from '@tfmlops/core';
 import sharp from 'sharp';
 import type { DataConfig } from '../config.ts';
 import { CorruptImageError } from '../errors.ts';
@@ -21,7 +21,7 @@ import { imageBytes, type PreprocessSpec } from '../preprocess/spec.ts';
 import { loadSource, type SourceConfig } from '../sources/index.ts';
 import type { SourceDataset, SourceSample } from '../sources/types.ts';
 import { mapLimit } from '../util/concurrency.ts';
-import { canonicalJson, sha256Hex } from '../util/hash.ts';
+import { canonicalJson } from '../util/hash.ts';
 import { filterClasses } from './class-filter.ts';
 import { findUpToDateVersion } from './existing.ts';
 import { createStagingDir, publishVersion, removeAbandonedStaging, writeLatest } from './publish.ts';

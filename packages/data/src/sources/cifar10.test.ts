@@ -2,10 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { createLogger, createStorage, DataError } from '@tfmlops/core';
+import { createLogger, createStorage, DataError, sha256Hex } from '@tfmlops/core';
 import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256Bytes } from '../download/file-hash.ts';
 import { TestFileServer } from '../download/test-file-server.ts';
 import { CIFAR_RECORD_BYTES, parseCifarBatch, readCifar10Archive } from './cifar10.ts';
 import { sourceConfigSchema } from './config.ts';
@@ -100,7 +99,7 @@ describe('readCifar10Archive', () => {
     expect(image).toMatchObject({ kind: 'raw', width: 32, height: 32, channels: 3 });
     expect(image.pixels).toHaveLength(3072);
     expect([...image.pixels.subarray(3069)]).toEqual([120, 121, 255]);
-    expect(dataset.fingerprint).toBe(sha256Bytes(`cifar-10-binary.tar.gz ${sha256Bytes(archive)}\n`));
+    expect(dataset.fingerprint).toBe(sha256Hex(`cifar-10-binary.tar.gz ${sha256Hex(archive)}\n`));
   });
 
   it('names the missing members of a wrong archive', async () => {
@@ -133,7 +132,7 @@ describe('cifar10 source', () => {
     const config = sourceConfigSchema.parse({
       kind: 'cifar10',
       mirrors: [`${base}/kriz`],
-      sha256: sha256Bytes(archive),
+      sha256: sha256Hex(archive),
     });
 
     const dataset = await loadSource(config, {

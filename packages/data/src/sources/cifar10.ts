@@ -2,9 +2,9 @@ import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { DataError } from '@tfmlops/core';
+import { DataError, sha256Hex } from '@tfmlops/core';
 import { extract } from 'tar-stream';
-import { sha256Bytes, sha256File } from '../download/file-hash.ts';
+import { sha256File } from '../download/file-hash.ts';
 import type { Cifar10SourceConfig } from './config.ts';
 import { fetchDatasetFile, type LoadSourceOptions } from './context.ts';
 import { CIFAR10_FILE } from './known-files.ts';
@@ -96,7 +96,7 @@ export async function readCifar10Archive(path: string, archiveSha256?: string): 
     origin: path,
     classNames,
     hasOfficialTestSplit: true,
-    fingerprint: sha256Bytes(`${CIFAR10_FILE} ${archiveHash}\n`),
+    fingerprint: sha256Hex(`${CIFAR10_FILE} ${archiveHash}\n`),
     samples,
   };
 }

@@ -1,6 +1,5 @@
 import { basename } from 'node:path';
-import { DataError } from '@tfmlops/core';
-import { sha256Bytes } from '../download/file-hash.ts';
+import { DataError, sha256Hex } from '@tfmlops/core';
 import { parseIdxImages, parseIdxLabels, readIdxFile } from './idx.ts';
 import type { IdxFileKey } from './known-files.ts';
 import type { SourceDataset, SourceSample } from './types.ts';
@@ -31,12 +30,12 @@ export async function loadIdxDataset(input: IdxDatasetInput): Promise<IdxDataset
   for (const key of KEYS) {
     const buffer = await readIdxFile(input.files[key]);
     buffers[key] = buffer;
-    contentSha256[key] = sha256Bytes(buffer);
+    contentSha256[key] = sha256Hex(buffer);
   }
   const train = splitSamples('train', buffers.trainImages, buffers.trainLabels, input);
   const test = splitSamples('test', buffers.testImages, buffers.testLabels, input);
   // Decompressed bytes, so a gzipped download and a raw copy of the same data give the same fingerprint.
-  const fingerprint = sha256Bytes(KEYS.map((key) => `${key} ${contentSha256[key]}\n`).join(''));
+  const fingerprint = sha256Hex(KEYS.map((key) => `${key} ${contentSha256[key]}\n`).join(''));
   return {
     dataset: {
       source: input.source,

@@ -1,7 +1,14 @@
 import { readdir } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { DataError, isGcsUri, joinUri, parseUri, type Storage, type StorageEntry } from '@tfmlops/core';
-import { sha256Bytes } from '../download/file-hash.ts';
+import {
+  DataError,
+  isGcsUri,
+  joinUri,
+  parseUri,
+  type Storage,
+  type StorageEntry,
+  sha256Hex,
+} from '@tfmlops/core';
 import type { ImageFolderSourceConfig } from './config.ts';
 import type { LoadSourceOptions } from './context.ts';
 import type { SourceDataset, SourceSample } from './types.ts';
@@ -147,13 +154,13 @@ async function fingerprintFiles(storage: Storage, files: readonly StorageEntry[]
       next += 1;
       const file = files[index]!;
       const content = await storage.read(file.uri);
-      lines[index] = `${file.relativePath}\t${file.size}\t${sha256Bytes(content)}\n`;
+      lines[index] = `${file.relativePath}\t${file.size}\t${sha256Hex(content)}\n`;
     }
   };
   await Promise.all(Array.from({ length: Math.min(HASH_CONCURRENCY, files.length) }, worker));
   const ordered = files.map((file, index) => [file.relativePath, lines[index]!] as const);
   ordered.sort((a, b) => compare(a[0], b[0]));
-  return sha256Bytes(ordered.map(([, line]) => line).join(''));
+  return sha256Hex(ordered.map(([, line]) => line).join(''));
 }
 
 /** Code-point order, the same on every machine and locale. */

@@ -2,9 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { createLogger, createStorage, DataError } from '@tfmlops/core';
+import { createLogger, createStorage, DataError, sha256Hex } from '@tfmlops/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256Bytes } from '../download/file-hash.ts';
 import { TestFileServer } from '../download/test-file-server.ts';
 import { sourceConfigSchema } from './config.ts';
 import { FASHION_MNIST_CLASS_NAMES, IDX_FILES } from './known-files.ts';
@@ -84,7 +83,7 @@ describe('IDX datasets downloaded from mirrors', () => {
     testImages: gzipSync(idxImages(3, 3, 2, (i) => 200 + i)),
     testLabels: gzipSync(idxLabels([3, 3, 8])),
   };
-  const sha256 = Object.fromEntries(Object.entries(files).map(([key, data]) => [key, sha256Bytes(data)]));
+  const sha256 = Object.fromEntries(Object.entries(files).map(([key, data]) => [key, sha256Hex(data)]));
   let base: string;
 
   beforeAll(async () => {
@@ -151,7 +150,7 @@ describe('IDX datasets downloaded from mirrors', () => {
     const config = sourceConfigSchema.parse({
       kind: 'mnist',
       mirrors: [`${base.replace('/mirror/', '/bad/')}`],
-      sha256: { ...sha256, trainLabels: sha256Bytes(badLabels) },
+      sha256: { ...sha256, trainLabels: sha256Hex(badLabels) },
       cacheDir: join(cacheDir, 'bad'),
     });
     await expect(loadSource(config, { storage, logger, progress: 'off' })).rejects.toThrow(

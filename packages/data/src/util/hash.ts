@@ -1,9 +1,3 @@
-import { createHash } from 'node:crypto';
-
-export function sha256Hex(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
 /**
  * JSON with object keys sorted at every level, so the same content always hashes the same whatever the order keys
  * were built in. Used for dataset versions and the manifest file itself.

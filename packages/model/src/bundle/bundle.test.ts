@@ -11,6 +11,7 @@ import type { Batch } from '@tfmlops/data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GcsEmulator } from '../../../../tests/support/gcs-emulator/index.ts';
 import { createVit } from '../architectures/vit.ts';
+import { runBundleCommand } from '../bundle-command.ts';
 import { float32ToFloat16 } from './artifacts.ts';
 import { type BundleContents, publishBundle, writeBundle } from './export-bundle.ts';
 import { BUNDLE_FILE, LATEST_POINTER_FILE, latestPointerSchema } from './format.ts';
@@ -275,6 +276,19 @@ describe('model bundles', () => {
     expect((error as Error).message).toContain(BUNDLE_FILE);
   });
 
+  it('refuses a consistently checksummed bundle whose reference.json is not valid, naming it and leaking no weights', async () => {
+    const staging = join(dir, 'bad-reference');
+    const invalid = { ...reference, count: 'thirty' } as unknown as ReferenceStatistics;
+    await writeBundle(staging, contentsFor(model, invalid), storage);
+    const tensorsBefore = tf.memory().numTensors;
+    const error = await loadBundle(staging, { storage }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ModelLoadError);
+    expect((error as ModelLoadError).code).toBe('MODEL_INVALID');
+    expect((error as Error).message).toContain('reference.json');
+    expect((error as Error).message).toContain('count');
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+  });
+
   it('a missing bundle is MODEL_NOT_FOUND with a hint', async () => {
     const error = await loadBundle(join(dir, 'nothing-here'), { storage }).catch((e: unknown) => e);
     expect((error as ModelLoadError).code).toBe('MODEL_NOT_FOUND');
@@ -380,6 +394,7 @@ describe('model bundles', () => {
     it('a failed upload leaves the local bundle intact and names it', async () => {
       const staging = join(dir, 'upload-fails');
       await writeBundle(staging, contentsFor(model, reference), storage);
+      let error: unknown;
       emulator.injectFault({
         method: 'POST',
         path: '/upload/',
@@ -387,9 +402,7 @@ describe('model bundles', () => {
         times: Number.POSITIVE_INFINITY,
       });
       try {
-        const error = await publishBundle(staging, 'gs://models/broken', { storage: gcs }).catch(
-          (e: unknown) => e,
-        );
+        error = await publishBundle(staging, 'gs://models/broken', { storage: gcs }).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(StorageError);
         expect((error as StorageError).code).toBe('STORAGE_PUBLISH_FAILED');
         expect((error as StorageError).hint).toContain(staging);
@@ -401,6 +414,31 @@ describe('model bundles', () => {
       );
       const intact = await loadBundle(staging, { storage });
       intact.dispose();
+
+      // The bucket is back: the command the hint prints publishes the intact bundle, pointer last.
+      const hint = (error as StorageError).hint ?? '';
+      const command = hint.slice(hint.indexOf('pnpm bundle publish ')).split(' ').slice(2);
+      expect(command).toEqual(['publish', staging, '--to', 'gs://models/broken']);
+      let stdout = '';
+      const code = await runBundleCommand(command, {
+        env: {},
+        storage: gcs,
+        stdout: {
+          write: (text: string) => {
+            stdout += text;
+            return true;
+          },
+        } as NodeJS.WritableStream,
+        stderr: process.stderr,
+      });
+      expect(code).toBe(0);
+      expect(stdout).toContain('latest: gs://models/broken/tiny/latest.json');
+      const recovered = await loadBundle('gs://models/broken/tiny/latest.json', {
+        storage: gcs,
+        cacheDir: join(dir, 'recovered-cache'),
+      });
+      expect(recovered.manifest.version).toBe(intact.manifest.version);
+      recovered.dispose();
     });
   });
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { joinUri, type Logger, type Storage, StorageError } from '@tfmlops/core';
+import { joinUri, type Logger, type Storage, StorageError, sha256Hex } from '@tfmlops/core';
 import type { PreprocessSpec } from '@tfmlops/data';
 import {
   captureArtifacts,
@@ -22,7 +22,6 @@ import {
   type Quantization,
   REFERENCE_FILE,
 } from './format.ts';
-import { sha256Hex } from './hash.ts';
 import type { GitInfo } from './provenance.ts';
 import { readBundleManifest, verifyBundleFiles } from './read-bundle.ts';
 import type { ReferenceStatistics } from './reference.ts';
@@ -131,15 +130,13 @@ export async function writeBundle(
 export interface PublishOptions {
   storage: Storage;
   logger?: Logger;
-  /** Point `<exportRoot>/<name>/latest.json` at the new version (default true; sweeps' trials say false). */
-  updateLatest?: boolean;
 }
 
 export interface PublishedBundle {
   /** `<exportRoot>/<name>/<version>`. */
   uri: string;
-  /** The pointer, when it was updated. */
-  latestUri: string | null;
+  /** `<exportRoot>/<name>/latest.json`, now pointing at this version. */
+  latestUri: string;
   manifest: BundleManifest;
 }
 
@@ -169,23 +166,20 @@ export async function publishBundle(
       'STORAGE_PUBLISH_FAILED',
       `could not publish bundle ${manifest.name}@${manifest.version} to ${target}`,
       {
-        hint: `the complete bundle is intact at ${bundleDir}; publish it again once ${exportRoot} is reachable`,
+        hint: `the complete bundle is intact at ${bundleDir}; once ${exportRoot} is reachable, publish it with: pnpm bundle publish ${bundleDir} --to ${exportRoot}`,
         cause: error,
       },
     );
   }
-  let latestUri: string | null = null;
-  if (options.updateLatest ?? true) {
-    latestUri = joinUri(joinUri(exportRoot, manifest.name), LATEST_POINTER_FILE);
-    const pointer: LatestPointer = {
-      name: manifest.name,
-      version: manifest.version,
-      path: manifest.version,
-      bundleSha256: sha256,
-      createdAt: manifest.createdAt,
-    };
-    await storage.write(latestUri, `${JSON.stringify(pointer, null, 2)}\n`);
-  }
+  const latestUri = joinUri(joinUri(exportRoot, manifest.name), LATEST_POINTER_FILE);
+  const pointer: LatestPointer = {
+    name: manifest.name,
+    version: manifest.version,
+    path: manifest.version,
+    bundleSha256: sha256,
+    createdAt: manifest.createdAt,
+  };
+  await storage.write(latestUri, `${JSON.stringify(pointer, null, 2)}\n`);
   options.logger?.info({ bundle: target, latest: latestUri }, 'bundle published');
   return { uri: target, latestUri, manifest };
 }

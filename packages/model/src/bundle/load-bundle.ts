@@ -1,9 +1,9 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { isGcsUri, joinUri, type Logger, ModelLoadError, type Storage } from '@tfmlops/core';
+import { isGcsUri, joinUri, type Logger, ModelLoadError, type Storage, sha256Hex } from '@tfmlops/core';
+import { z } from 'zod';
 import { modelFromArtifacts } from './artifacts.ts';
 import { type BundleManifest, MODEL_FILE, REFERENCE_FILE } from './format.ts';
-import { sha256Hex } from './hash.ts';
 import { readBundleManifest, resolveBundle, verifyBundleFiles } from './read-bundle.ts';
 import { type ReferenceStatistics, referenceStatisticsSchema } from './reference.ts';
 
@@ -90,10 +90,15 @@ export async function loadBundle(uri: string, options: LoadBundleOptions): Promi
       },
     );
   }
-  checkShapes(model, manifest);
-  const reference = referenceStatisticsSchema.parse(
-    JSON.parse((files.get(REFERENCE_FILE) as Buffer).toString('utf8')),
-  );
+  let reference: ReferenceStatistics;
+  try {
+    checkShapes(model, manifest);
+    reference = parseReference(files, manifest);
+  } catch (error) {
+    // A failed load must not leave a model behind: the service retries reloads, and each would leak its weights.
+    model.dispose();
+    throw error;
+  }
   logger?.info(
     {
       bundle: resolved.dir,
@@ -114,6 +119,39 @@ interface ModelJson {
   convertedBy?: string | null;
 }
 
+/** The drift reference the bundle carries, checked against its schema; a bundle without a valid one is refused. */
+function parseReference(files: Map<string, Buffer>, manifest: BundleManifest): ReferenceStatistics {
+  const bytes = files.get(REFERENCE_FILE);
+  const where = `${REFERENCE_FILE} of ${manifest.name}@${manifest.version}`;
+  if (!bytes) {
+    throw new ModelLoadError(
+      'MODEL_INVALID',
+      `bundle ${manifest.name}@${manifest.version} lists no ${REFERENCE_FILE}`,
+      {
+        hint: 're-export the bundle with this version of the model package (it writes the reference statistics)',
+      },
+    );
+  }
+  const parsed = referenceStatisticsSchema.safeParse(parseJson(bytes, where));
+  if (!parsed.success) {
+    throw new ModelLoadError('MODEL_INVALID', `${where} is not valid: ${z.prettifyError(parsed.error)}`, {
+      hint: 're-export the bundle; its reference statistics were written by another version or edited',
+    });
+  }
+  return parsed.data;
+}
+
+function parseJson(bytes: Buffer, where: string): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (cause) {
+    throw new ModelLoadError('MODEL_INVALID', `${where} is not JSON: ${(cause as Error).message}`, {
+      hint: 're-export the bundle',
+      cause,
+    });
+  }
+}
+
 function parseModelJson(files: Map<string, Buffer>, manifest: BundleManifest): ModelJson {
   const bytes = files.get(MODEL_FILE);
   if (!bytes) {
@@ -125,7 +163,10 @@ function parseModelJson(files: Map<string, Buffer>, manifest: BundleManifest): M
       },
     );
   }
-  const json = JSON.parse(bytes.toString('utf8')) as Partial<ModelJson>;
+  const json = parseJson(
+    bytes,
+    `${MODEL_FILE} of ${manifest.name}@${manifest.version}`,
+  ) as Partial<ModelJson>;
   if (!json.modelTopology || !Array.isArray(json.weightsManifest)) {
     throw new ModelLoadError(
       'MODEL_INVALID',

@@ -1,4 +1,4 @@
-import { joinUri, ModelLoadError, parentUri, type Storage, StorageError } from '@tfmlops/core';
+import { joinUri, ModelLoadError, parentUri, type Storage, StorageError, sha256Hex } from '@tfmlops/core';
 import type { z } from 'zod';
 import {
   BUNDLE_FILE,
@@ -8,7 +8,6 @@ import {
   type LatestPointer,
   latestPointerSchema,
 } from './format.ts';
-import { sha256Hex } from './hash.ts';
 
 /** Where a bundle lives, and the pointer that led there (when the URI named one). */
 export interface ResolvedBundle {

@@ -1,5 +1,5 @@
 /**
- * `pnpm run dvc:collect --runs runs/exp1 --out reports/exp1/train`: the newest finished run of an experiment copied to
+ * `pnpm run dvc:collect --runs runs/exp1 --out metrics/exp1/train`: the newest finished run of an experiment copied to
  * a fixed directory for DVC's metrics and plots (dvc.yaml's train stage runs it after `pnpm train`).
  */
 import { ConfigError, createStorage, parseExperimentArgs, runCli } from '@tfmlops/core';

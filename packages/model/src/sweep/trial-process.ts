@@ -3,7 +3,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface TrialExit {
-  /** The direct child's exit code (pnpm's, which passes the script's through), or null when a signal ended it. */
+  /** The direct child's exit code (the trial's `command`, e.g. `node --import tsx ... train`), or null when a signal ended it. */
   code: number | null;
   signal: NodeJS.Signals | null;
   /** The process could not be started (e.g. the program is not on PATH). */

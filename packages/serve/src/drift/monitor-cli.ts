@@ -29,6 +29,10 @@ await runCli(async () => {
     log: { type: 'string' },
     out: { type: 'string' },
   });
+  if (args.configFile !== undefined || args.positionals.length > 0) {
+    const extra = args.configFile !== undefined ? `--config ${args.configFile}` : args.positionals.join(' ');
+    throw new ConfigError(`pnpm monitor report does not take ${extra}`, { hint: USAGE });
+  }
   const bundleUri = args.flags.bundle;
   const logUri = args.flags.log;
   if (typeof bundleUri !== 'string' || typeof logUri !== 'string') {
