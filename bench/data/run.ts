@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describeMachine, formatMachine, loadNow } from '../lib/machine.ts';
+import { describeMachine, formatMachine, loadNow, startCpuAccounting } from '../lib/machine.ts';
 import { aptInstallCommand, DEBIAN_PYTHON, pythonModuleAvailable } from '../lib/python.ts';
 import { BENCH_DIR, updateReadmeSection, writeResults } from '../lib/report.ts';
 import { type Contender, runJsonChild, runRounds } from '../lib/rounds.ts';
@@ -50,6 +50,7 @@ export async function run(args: string[]): Promise<void> {
   const concurrency = availableParallelism() * 2;
   const machine = describeMachine();
   const loadAtStart = loadNow();
+  const cpuAccounting = startCpuAccounting();
   process.stderr.write(`${formatMachine(machine)}; load average ${loadAtStart.toFixed(2)} at start\n`);
   const dir = await ensureImageFolder(join(BENCH_DIR, '..', '.cache', 'bench-data'), count, SOURCE_SIZE);
   const files = await listImages(dir);
@@ -135,7 +136,12 @@ export async function run(args: string[]): Promise<void> {
     process.stderr.write(`round ${round + 1}/${rounds}: ${id} (load ${loadNow().toFixed(2)})\n`),
   );
   for (const row of rows) row.samples = outcome.samples.get(row.id) ?? [];
-  const load = { start: loadAtStart, end: loadNow(), cores: machine.cores };
+  const load = {
+    start: loadAtStart,
+    end: loadNow(),
+    cores: machine.cores,
+    othersCpuShare: cpuAccounting.stop(),
+  };
   const date = new Date();
   const report = renderDataReport({
     date: date.toISOString(),

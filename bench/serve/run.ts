@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { preprocessImage } from '@tfmlops/data';
 import { buildServer } from '../../packages/serve/scripts/build.ts';
-import { describeMachine, formatMachine, loadNow } from '../lib/machine.ts';
+import { describeMachine, formatMachine, loadNow, startCpuAccounting } from '../lib/machine.ts';
 import { aptInstallCommand, DEBIAN_PYTHON, pythonModuleAvailable } from '../lib/python.ts';
 import { updateReadmeSection, writeResults } from '../lib/report.ts';
 import { type Contender, runRounds } from '../lib/rounds.ts';
@@ -94,6 +94,7 @@ export async function run(args: string[]): Promise<void> {
   }
   const machine = describeMachine();
   const loadAtStart = loadNow();
+  const cpuAccounting = startCpuAccounting();
   process.stderr.write(`${formatMachine(machine)}; load average ${loadAtStart.toFixed(2)} at start\n`);
 
   const unavailable: string[] = [];
@@ -199,7 +200,7 @@ export async function run(args: string[]): Promise<void> {
   const report = renderServeReport({
     date: date.toISOString(),
     machine,
-    load: { start: loadAtStart, end: loadNow(), cores: machine.cores },
+    load: { start: loadAtStart, end: loadNow(), cores: machine.cores, othersCpuShare: cpuAccounting.stop() },
     rounds,
     connections,
     durationSeconds,

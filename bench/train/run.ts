@@ -11,7 +11,7 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describeMachine, formatMachine, loadNow } from '../lib/machine.ts';
+import { describeMachine, formatMachine, loadNow, startCpuAccounting } from '../lib/machine.ts';
 import { aptInstallCommand, DEBIAN_PYTHON, pythonModuleAvailable } from '../lib/python.ts';
 import { BENCH_DIR, updateReadmeSection, writeResults } from '../lib/report.ts';
 import { type Contender, runJsonChild, runRounds } from '../lib/rounds.ts';
@@ -122,6 +122,7 @@ export async function run(args: string[]): Promise<void> {
   const protocol = quick ? QUICK_PROTOCOL : FULL_PROTOCOL;
   const machine = describeMachine();
   const loadAtStart = loadNow();
+  const cpuAccounting = startCpuAccounting();
   process.stderr.write(`${formatMachine(machine)}; load average ${loadAtStart.toFixed(2)} at start\n`);
 
   const hints: string[] = [];
@@ -185,7 +186,12 @@ export async function run(args: string[]): Promise<void> {
     })),
   ];
   const profile = quick ? undefined : await profileBest(rows);
-  const load = { start: loadAtStart, end: loadNow(), cores: machine.cores };
+  const load = {
+    start: loadAtStart,
+    end: loadNow(),
+    cores: machine.cores,
+    othersCpuShare: cpuAccounting.stop(),
+  };
   const date = new Date();
   const unavailable = [...outcome.unavailable.values()];
   const report = renderTrainReport({
