@@ -269,17 +269,18 @@ export function pytorchSection(
 /** What the wasm figures rest on and what would move them (design facts; every figure is in the tables above). */
 const ANALYSIS = `### What makes wasm train, and fast
 
-- \`registerWasmTrainingKernels()\` adds what tfjs-backend-wasm 4.22 lacks and replaces what it runs slowly: Conv2DBackpropFilter as a patch-matrix product (im2col by a SIMD block copy per filter tap, then XNNPACK; for first layers with few filter taps our own SIMD GEMM), Conv2DBackpropInput as dy·Wᵀ then a SIMD col2im, MaxPoolGrad, Sum over leading axes (bias gradients), BatchMatMul computing C or Cᵀ by whichever needs less XNNPACK packing, Identity and same-dtype Cast as reference-counted aliases instead of copies.
-- The SIMD loops come from a small WebAssembly module the runtime writes itself over the wasm heap (there is no toolchain at run time).
+- \`registerWasmTrainingKernels()\` adds what tfjs-backend-wasm 4.22 lacks and replaces what it runs slowly: Conv2DBackpropFilter as patchesᵀ·dy (im2col by a SIMD block copy per filter tap, the product on our own SIMD GEMM when the output channels are a multiple of 16, else XNNPACK), Conv2D with few filter taps as im2col + our GEMM on the single-threaded build, Conv2DBackpropInput as dy·Wᵀ then a SIMD col2im, MaxPoolGrad, Sum over leading axes (bias gradients), BatchMatMul computing C or Cᵀ by whichever needs less XNNPACK packing, Identity and same-dtype Cast as reference-counted aliases instead of copies.
+- The SIMD loops come from a small WebAssembly module the runtime writes itself over the wasm heap (there is no toolchain at run time); its GEMM accumulates with \`f32x4.relaxed_madd\` (fused multiply-add) where relaxed SIMD validates.
 - \`configureWasmBackend({ threads: 2 })\` loads tfjs's threaded SIMD build in Node (stock tfjs keeps threads off in Node), so XNNPACK's convolutions, matmuls, pooling and element-wise kernels use both cores.
 - \`createTrainStep\` + \`FusedAdam\` skip \`minimize\`'s bookkeeping and do Adam in one SIMD pass per variable instead of ~14 kernels.
 
 ### Where the rest goes, and what would close it
 
-- Arithmetic: wasm SIMD128 has no fused multiply-add, which caps its GEMMs well below the AVX2 FMA code PyTorch's oneDNN runs on this CPU. \`f32x4.relaxed_madd\` (relaxed SIMD) validates in Node 20 once \`v8.setFlagsFromString('--experimental-wasm-relaxed-simd')\` has run before the module is compiled (newer Node enables it by default), so the project's own SIMD GEMM can use FMA where XNNPACK's prebuilt code cannot.
-- Weight packing: tfjs-wasm hands every matmul's right operand to XNNPACK as new weights, which XNNPACK packs on one thread; in training the operands change every call. A wasm build exposing XNNPACK's dynamic fully-connected operator would remove most of it (it means rebuilding tfjs-backend-wasm with Emscripten and Bazel).
-- Serial work between XNNPACK calls: im2col/col2im, transposes, tfjs's engine bookkeeping for ~200 kernel calls per step, the element-wise backward kernels (ReLU's Step + Multiply, bias Add) run on the main thread while the second thread waits.
-- The data-parallel engine splits each batch with a worker thread instead and parallelises the serial parts too; it and wasm threads compete for the same two cores, so use one or the other.`;
+- Arithmetic width: wasm SIMD is 128 bits (4 floats per instruction) against the 256-bit AVX2 FMA code PyTorch's oneDNN (convolutions) and OpenBLAS (Linear layers) run on this CPU. Our GEMM has FMA; XNNPACK's prebuilt wasm, which still runs the forward convolutions, dy·Wᵀ and the dense layers, multiplies and adds separately. Compare PyTorch with Debian's default reference BLAS in the table: its Linear layers alone make much of the gap.
+- Weight packing: tfjs-wasm hands every matmul's right operand to XNNPACK as new weights, which XNNPACK packs on one thread; in training the operands change every call. Moving the remaining products onto our own unpacked GEMM, or a wasm build exposing XNNPACK's dynamic fully-connected operator (rebuilding tfjs-backend-wasm with Emscripten and Bazel), would remove it.
+- Serial work between kernel calls: im2col/col2im, transposes, tfjs's engine bookkeeping for ~200 kernel calls per step, the element-wise backward kernels (ReLU's Step + Multiply, bias Add) run on the main thread while the second thread waits.
+- The data-parallel engine splits each batch with a worker thread instead and parallelises the serial parts too; it and wasm threads compete for the same two cores, so use one or the other.
+- On a machine where libtensorflow installs, tfjs-node (native TensorFlow with its AVX/FMA kernels) is the engine to compare; it could not be installed here.`;
 
 /** The stdout report and the README section; every figure and every note comes from `input`. */
 export function renderTrainReport(input: TrainReportInput): {
