@@ -197,10 +197,16 @@ export async function run(args: string[]): Promise<void> {
   ];
   unavailable.push(...outcome.unavailable.values());
   const date = new Date();
+  const load = {
+    start: loadAtStart,
+    end: loadNow(),
+    cores: machine.cores,
+    othersCpuShare: cpuAccounting.stop(),
+  };
   const report = renderServeReport({
     date: date.toISOString(),
     machine,
-    load: { start: loadAtStart, end: loadNow(), cores: machine.cores, othersCpuShare: cpuAccounting.stop() },
+    load,
     rounds,
     connections,
     durationSeconds,
@@ -222,6 +228,7 @@ export async function run(args: string[]): Promise<void> {
     {
       date: date.toISOString(),
       machine,
+      loadAverage: load,
       quick,
       bundle: bundle.description,
       options: { rounds, durationSeconds, connections, soakRequests, engines: only ?? null },
