@@ -101,6 +101,9 @@ export const ENGINES: ServeEngine[] = [
     { request: 'oip' },
   ),
   tfjs('tfjs-drift-off', 'tfmlops serve, DRIFT_MONITOR=false', { DRIFT_MONITOR: 'false' }),
+  // glibc gives every thread that allocates its own malloc arena; libvips' and libuv's threads then hold memory
+  // the process never returns. Two arenas is the usual cap for Node services that use sharp.
+  tfjs('tfjs-arena2', 'tfmlops serve, MALLOC_ARENA_MAX=2', { MALLOC_ARENA_MAX: '2' }),
   tfjs('tfjs-log', 'tfmlops serve, PREDICTION_LOG_URI=<local dir>, sample rate 1', (scratch) => ({
     PREDICTION_LOG_URI: scratch,
     PREDICTION_LOG_SAMPLE_RATE: '1',
