@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { createStorage } from '@tfmlops/core';
+import { createRandom, createStorage } from '@tfmlops/core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc32 } from '../support/serve/bad-images.ts';
@@ -25,18 +25,6 @@ const storage = createStorage();
 let dir: string;
 let trained: tfl.LayersModel;
 let service: TestApp;
-
-/** mulberry32: a small seeded generator, so a failure reproduces. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Mutation = (bytes: Buffer, next: () => number) => Buffer;
 const int = (next: () => number, max: number) => Math.floor(next() * max);
@@ -146,7 +134,7 @@ describe('fuzzing POST /predict', () => {
     for (const seed of seeds) await send(seed.bytes, seed.type, false);
     const tensors = tf.memory().numTensors;
 
-    const next = random(20261130);
+    const next = createRandom(20261130);
     const names = Object.keys(MUTATIONS);
     const statuses = new Map<number, number>();
     const codes = new Map<string, number>();

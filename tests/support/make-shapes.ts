@@ -6,23 +6,13 @@
  *
  *   pnpm exec tsx tests/support/make-shapes.ts data/raw/shapes 1000
  */
+
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createRandom } from '@tfmlops/core';
 import sharp from 'sharp';
 
 export const SHAPES = ['circle', 'square', 'triangle', 'cross'] as const;
-
-/** mulberry32: a small seeded generator. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shapeSvg(shape: (typeof SHAPES)[number], next: () => number, size = 32): string {
   const hue = Math.floor(next() * 360);
@@ -44,7 +34,7 @@ function shapeSvg(shape: (typeof SHAPES)[number], next: () => number, size = 32)
 
 /** Writes `<root>/<shape>/<index>.jpg`, `perClass` images per shape. */
 export async function writeShapesFolder(root: string, perClass: number, seed = 1): Promise<void> {
-  const next = random(seed);
+  const next = createRandom(seed);
   for (const shape of SHAPES) {
     await mkdir(join(root, shape), { recursive: true });
     for (let i = 0; i < perClass; i += 1) {

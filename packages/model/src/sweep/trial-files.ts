@@ -1,20 +1,13 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { EPOCH_ROW_KEYS } from '../tracking/run-files.ts';
 
 /** What `pnpm train` writes into a run directory (see the training issue: metrics.jsonl lines, summary.json). */
 export const METRICS_FILE = 'metrics.jsonl';
 export const SUMMARY_FILE = 'summary.json';
 
 /** Per-epoch keys of metrics.jsonl: metrics a sweep can optimise and hyperband can judge every epoch. */
-export const EPOCH_METRICS = [
-  'loss',
-  'accuracy',
-  'val_loss',
-  'val_accuracy',
-  'lr',
-  'images_per_second',
-  'seconds',
-] as const;
+export const EPOCH_METRICS: readonly string[] = EPOCH_ROW_KEYS.filter((key) => key !== 'epoch');
 /** Numeric keys of summary.json: known only when a trial ends, so they can be optimised but not early-terminated on. */
 export const SUMMARY_METRICS = [
   'test_accuracy',

@@ -17,7 +17,7 @@ import { WandbTracker } from './wandb/wandb-tracker.ts';
 export interface RunTrackerOptions {
   storage: Storage;
   logger: Logger;
-  /** From `resolveWandb(config.tracking, process.env)`, made at the entry point. */
+  /** From `resolveWandb(config.tracking, env)`, made at the entry point with its environment. */
   wandb: WandbResolution;
   /** Clock, for tests. */
   now?: () => Date;

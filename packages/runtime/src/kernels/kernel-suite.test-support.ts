@@ -16,11 +16,12 @@ import { forceInputGradientMethod, type InputGradientMethod } from './conv2d-bac
 import { FusedAdam } from './fused-adam.ts';
 import { maxErrorRelativeToLargest, seededValues, valuesOn } from './gradient-check.ts';
 import { registerWasmTrainingKernels } from './index.ts';
+import { CONV_CASES, type ConvCase, LONG_REDUCTIONS, type Shape4 } from './kernel-cases.test-support.ts';
 import { kernelPathCounts, resetKernelPathCounts } from './kernel-paths.ts';
+import { describeModelGradients } from './model-gradients.test-support.ts';
 import { GEMM_BLOCK_ROWS } from './simd/gemm.ts';
 import { relaxedSimdSupported } from './simd/relaxed-simd.ts';
 import { compileSimdKernels, moduleMemory, type WasmModuleLike } from './simd/simd-kernels.ts';
-import { referenceCnn, type TrainableModel, tinyResNet, tinyVit } from './test-models.ts';
 import { allocateFloat32, heapFloat32, heapOffset, type WasmBackend } from './wasm-access.ts';
 
 /** Kernels: float32 results whose reductions run in another order than cpu's (observed: ≤ 1.3e-6). */
@@ -30,54 +31,6 @@ const TOLERANCE = 1e-5;
  * sum, ~1.2e-5 at k = 43,264 (observed: ≤ 9.1e-6 against a float64 reference); the bound leaves a 4x margin.
  */
 const LONG_REDUCTION_TOLERANCE = 4e-5;
-
-type Shape4 = [number, number, number, number];
-type Pad = 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]];
-interface ConvCase {
-  x: Shape4;
-  f: Shape4;
-  stride: number;
-  pad: Pad;
-  /** Whether dx can be the flipped convolution (stride 1, pads within the filter's reach). */
-  inputConvolution: boolean;
-}
-const explicit = (top: number, bottom: number, left: number, right: number): Pad => [
-  [0, 0],
-  [top, bottom],
-  [left, right],
-  [0, 0],
-];
-
-const CONV_CASES: ConvCase[] = [
-  { x: [2, 9, 9, 3], f: [3, 3, 3, 4], stride: 1, pad: 'valid', inputConvolution: true },
-  { x: [2, 9, 9, 3], f: [3, 3, 3, 4], stride: 1, pad: 'same', inputConvolution: true },
-  { x: [3, 10, 8, 2], f: [3, 3, 2, 5], stride: 2, pad: 'same', inputConvolution: false },
-  { x: [1, 11, 11, 4], f: [5, 3, 4, 2], stride: 2, pad: 'valid', inputConvolution: false },
-  { x: [2, 8, 8, 3], f: [4, 4, 3, 6], stride: 4, pad: 'valid', inputConvolution: false },
-  // The left pad (2) is past the 3x2 filter's reach (1): dx cannot be the flipped convolution.
-  { x: [1, 7, 9, 2], f: [3, 2, 2, 3], stride: 1, pad: explicit(1, 2, 2, 0), inputConvolution: false },
-  { x: [1, 6, 6, 1], f: [1, 1, 1, 8], stride: 1, pad: 'valid', inputConvolution: true },
-  // The last input row and column are never read: the convolution form must crop them.
-  { x: [2, 10, 10, 3], f: [3, 3, 3, 4], stride: 2, pad: 'valid', inputConvolution: false },
-  // An even filter under 'same' pads one side more than the other.
-  { x: [2, 7, 6, 5], f: [2, 3, 5, 3], stride: 1, pad: 'same', inputConvolution: true },
-  // outChannels % 16 == 0: the patch-rows (SIMD GEMM) filter gradient applies.
-  { x: [3, 12, 12, 1], f: [3, 3, 1, 32], stride: 1, pad: 'valid', inputConvolution: true },
-  { x: [2, 9, 9, 3], f: [3, 3, 3, 16], stride: 2, pad: 'same', inputConvolution: false },
-  { x: [2, 11, 7, 2], f: [3, 2, 2, 16], stride: 1, pad: explicit(1, 2, 0, 1), inputConvolution: true },
-  { x: [1, 10, 10, 1], f: [5, 5, 1, 16], stride: 3, pad: 'same', inputConvolution: false },
-  { x: [2, 8, 8, 3], f: [4, 4, 3, 32], stride: 4, pad: 'valid', inputConvolution: false },
-];
-
-/**
- * Long reductions through the patch-rows filter gradient (the SIMD GEMM sums over batch·outH·outW): the reference
- * CNN's first layer at batch 64 (43,264), odd image sizes, and each kind of padding.
- */
-const LONG_REDUCTIONS: Array<Omit<ConvCase, 'inputConvolution'>> = [
-  { x: [64, 28, 28, 1], f: [3, 3, 1, 32], stride: 1, pad: 'valid' },
-  { x: [49, 29, 29, 1], f: [3, 3, 1, 16], stride: 1, pad: 'same' },
-  { x: [50, 57, 59, 2], f: [3, 3, 2, 16], stride: 2, pad: explicit(1, 0, 0, 1) },
-];
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -582,54 +535,5 @@ export function describeKernelSuite(
       expect(tf.memory().numTensors).toBe(before);
     });
   });
-
-  describe(`whole-model gradients on wasm match cpu (${build}): every variable`, () => {
-    // Whole networks chain dozens of kernels and batch norm divides by small variances, so float32 differences
-    // compound (observed: ≤ 1.5e-6, on the batch-norm parameters of the ResNet).
-    const MODEL_TOLERANCE = 1e-5;
-    // Small images keep the cpu reference affordable (its filter gradient reads every value through
-    // TensorBuffer.get: ~13 s for the CNN at 28x28, batch 4); the layers and kernels are those of the full size.
-    it.each([
-      { name: 'reference CNN', side: 12, make: () => referenceCnn([12, 12, 1], 4) },
-      { name: 'ResNet-style net', side: 12, make: () => tinyResNet([12, 12, 1], 4) },
-      { name: 'tiny ViT', side: 14, make: () => tinyVit([14, 14, 1], 4) },
-    ])('$name', async ({ side, make }) => {
-      await tf.setBackend('wasm');
-      const model: TrainableModel = make();
-      // Fixed weights instead of tfjs-layers' unseeded initialisers, so every run checks the same numbers: kernels
-      // uniform in ±√(3 / fan-in) (unit-variance activations), biases and batch-norm parameters as initialised.
-      model.variables.forEach((v, i) => {
-        if (!v.name.endsWith('/kernel')) return;
-        const fanIn = v.size / v.shape[v.shape.length - 1]!;
-        tf.tidy(() =>
-          v.assign(tf.mul(tf.tensor(seededValues(v.size, 100 + i), v.shape), Math.sqrt(3 / fanIn))),
-        );
-      });
-      const xs = tf.tensor4d(seededValues(3 * side * side, 23), [3, side, side, 1]);
-      const ys = tf.oneHot(tf.tensor1d([0, 3, 1], 'int32'), 4);
-      const loss = createLoss({ kind: 'softmax-cross-entropy' });
-      const gradients = () => {
-        const { value, grads } = tf.variableGrads(() => loss(ys, model.apply(xs, true)), model.variables);
-        return [value, ...model.variables.map((v) => grads[v.name]!)];
-      };
-      resetKernelPathCounts();
-      const actual = await valuesOn('wasm', gradients);
-      const paths = kernelPathCounts();
-      const expected = await valuesOn('cpu', gradients);
-      // Our kernels did the backward pass on wasm.
-      expect(Object.keys(paths).filter((p) => p.startsWith('Conv2DBackpropFilter:')).length).toBeGreaterThan(
-        0,
-      );
-      expect(actual).toHaveLength(model.variables.length + 1);
-      for (const [i, values] of expected.entries()) {
-        const what = i === 0 ? 'loss' : `gradient of ${model.variables[i - 1]!.name}`;
-        expect(
-          values.some((v) => v !== 0),
-          `${what} is not all zero`,
-        ).toBe(true);
-        expect(maxErrorRelativeToLargest(actual[i]!, values), what).toBeLessThan(MODEL_TOLERANCE);
-      }
-      tf.dispose([xs, ys, ...model.variables]);
-    });
-  });
+  describeModelGradients(build);
 }
