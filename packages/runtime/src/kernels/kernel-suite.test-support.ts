@@ -8,7 +8,6 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLoss } from '../loss.ts';
 import { type GradientApplier, optimizerApplier } from '../train-step.ts';
 import { type ConvolutionMethod, forceConvolutionMethod } from './conv2d.ts';
 import { type FilterGradientMethod, forceFilterGradientMethod } from './conv2d-backprop-filter.ts';
