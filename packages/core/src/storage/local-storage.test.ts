@@ -64,8 +64,9 @@ describe('local storage atomicity', () => {
 describe('local storage errors', () => {
   it('names the path when it cannot read a directory or write under a file', async () => {
     await storage.write(join(root, 'file.txt'), 'x');
-    for (const attempt of [storage.readStream(root), storage.read(root)]) {
-      expect((await failureOf(attempt)).code).toBe('STORAGE_NOT_A_FILE');
+    // One at a time: a second promise made up front could reject, unhandled, while the first is awaited.
+    for (const attempt of [() => storage.readStream(root), () => storage.read(root)]) {
+      expect((await failureOf(attempt())).code).toBe('STORAGE_NOT_A_FILE');
     }
     const underFile = await failureOf(storage.write(join(root, 'file.txt', 'child'), 'y'));
     expect(underFile.code).toBe('STORAGE_NOT_A_DIRECTORY');
