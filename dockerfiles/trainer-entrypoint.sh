@@ -9,9 +9,9 @@
 #   docker run ... trainer:latest healthcheck                     the image's HEALTHCHECK (see below)
 #   docker run ... trainer:latest <command> [args]                anything else runs as a command (bash, ls, ...)
 #
-# A script of the form `tsx <file> [args]` runs as `node --import tsx <file> [args]` in place of this shell, so node
-# is the only process below tini and receives SIGTERM/SIGINT itself (training checkpoints and exits 143/130);
-# `pnpm <script>` would put pnpm, a shell and tsx's own process in between.
+# A script of the form `node <args>` (every root TypeScript script is `node --import tsx <file>`) runs in place of
+# this shell, so node is the only process below tini and receives SIGTERM/SIGINT itself (training checkpoints and
+# exits 143/130); `pnpm <script>` would put pnpm and a shell in between.
 #
 # TFMLOPS_BACKEND (read by configs/exp1.yaml's runtime.backend) defaults to the backend this image was built for
 # (TFMLOPS_NATIVE: gpu -> tensorflow-gpu, cpu -> tensorflow, none -> wasm): a GPU image on a machine where the GPU
@@ -63,10 +63,10 @@ fi
 
 script=$(node -p 'require(process.argv[1]).scripts[process.argv[2]] ?? ""' "$app/package.json" "$command")
 case "$script" in
-  "tsx "*)
+  "node "*)
     # shellcheck disable=SC2086 # a package.json script: plain words, no quotes or globs
-    set -- ${script#tsx } "$@"
-    exec node --import tsx "$@"
+    set -- ${script#node } "$@"
+    exec node "$@"
     ;;
   "") exec "$command" "$@" ;;
   *) exec pnpm run --silent "$command" "$@" ;;

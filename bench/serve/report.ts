@@ -159,7 +159,7 @@ export function renderServeReport(input: ServeReportInput): {
     const builtColdStart = coldStart(input.rows.find((row) => row.id === 'tfjs-bundle'));
     lines.push(
       `- Errors: ${failed} of ${requests.toLocaleString('en-US')} (target 0). Peak RSS: ${rss.median.toFixed(0)} MB (target <= 200).`,
-      `- Cold start, process start to GET /readyz 200, bundle on local disk: ${builtColdStart ? `the built \`node dist/server.cjs\` (as the API image runs it) **${builtColdStart.median.toFixed(0)} ms** (${formatSummary(builtColdStart)}), ` : ''}\`node --import tsx packages/serve/src/server.ts\` ${formatSummary(coldStart(ours))} ms (target <= 1000)${coldStart(input.rows.find((r) => r.id === 'pnpm-serve')) ? `; \`pnpm serve\` (adds pnpm and the tsx CLI's own process) ${formatSummary(coldStart(input.rows.find((r) => r.id === 'pnpm-serve')))} ms` : ''}.`,
+      `- Cold start, process start to GET /readyz 200, bundle on local disk: ${builtColdStart ? `the built \`node dist/server.cjs\` (as the API image runs it) **${builtColdStart.median.toFixed(0)} ms** (${formatSummary(builtColdStart)}), ` : ''}\`node --import tsx packages/serve/src/server.ts\` ${formatSummary(coldStart(ours))} ms (target <= 1000)${coldStart(input.rows.find((r) => r.id === 'pnpm-serve')) ? `; \`pnpm serve\` (adds pnpm and a shell) ${formatSummary(coldStart(input.rows.find((r) => r.id === 'pnpm-serve')))} ms` : ''}.`,
     );
   }
   const noBatching = figure(

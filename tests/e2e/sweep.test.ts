@@ -399,11 +399,14 @@ parameters:
     // 60 x 50 ms: the first trial is still running when the second (started once the first has its run directory,
     // after up to one 1 s poll) has made its own, even on a loaded machine.
     // Detached: the CLI gets its own process group, which is what a terminal's Ctrl-C signals.
-    // tsx directly: pnpm itself dies of a Ctrl-C at once (its script carries on), so its exit code says nothing.
-    const tsx = join(ROOT, 'node_modules', '.bin', 'tsx');
+    // The `sweep` script's own command, not pnpm: pnpm itself dies of a Ctrl-C at once (its script carries on), so
+    // its exit code says nothing.
+    const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    const [node, ...script] = (scripts.sweep as string).split(' ');
+    expect(node).toBe('node');
     const child = spawn(
-      tsx,
-      ['packages/model/src/sweep/cli.ts', '--config', file, '--output', output, '--parallel', '2'],
+      process.execPath,
+      [...script, '--config', file, '--output', output, '--parallel', '2'],
       { cwd: ROOT, detached: true, env: { ...process.env, FAKE_EPOCH_MS: '50' } },
     );
     let stdout = '';
