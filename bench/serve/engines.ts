@@ -112,7 +112,7 @@ export const ENGINES: ServeEngine[] = [
   fastapi(2),
 ];
 
-/** `pnpm serve` (pnpm + tsx in front of server.ts): only its cold start is measured. */
+/** `pnpm serve` (pnpm and a shell in front of server.ts): only its cold start is measured. */
 export function pnpmServe(port: number, modelUri: string) {
   return {
     command: 'pnpm',

@@ -223,8 +223,10 @@ export async function run(args: string[]): Promise<void> {
       .join('\n')}\n`,
   );
   if (report.warning) process.stdout.write(`\n${report.warning}\n`);
+  // A run of some engines only (--engines) is a focused comparison: its own name, so serve-latest.json stays the run
+  // the README's table comes from.
   const file = writeResults(
-    quick ? 'serve-quick' : 'serve',
+    quick ? 'serve-quick' : only ? 'serve-engines' : 'serve',
     {
       date: date.toISOString(),
       machine,
