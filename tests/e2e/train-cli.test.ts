@@ -53,6 +53,8 @@ describe('pnpm train (the CLI process)', () => {
       /training stopped by SIGTERM .*; checkpoint epoch-\d{4}(-step-\d{6})? saved/,
     );
     const runDir = onlyRun('stopped');
+    // The hint names this run, ready to paste.
+    expect(run.stderr()).toContain(`continue with \`pnpm train --resume ${runDir}\``);
     expect(readdirSync(join(runDir, 'checkpoints')).some((name) => name.startsWith('epoch-'))).toBe(true);
     expect(JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')).status).toBe('interrupted');
 

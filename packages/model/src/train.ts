@@ -197,6 +197,7 @@ export async function train(
         loss,
         augment: buildAugmentation(config.train.augmentation, data.manifest.normalization),
         store,
+        runDir: location.runDir,
         tracker,
         logger,
         progress: deps.progress ?? SILENT_PROGRESS,
@@ -222,7 +223,7 @@ export async function train(
       // The newest checkpoint already holds the finished training: a resume goes straight to evaluation.
       const signal = deps.stop?.reason as StopSignal;
       throw new TrainingInterruptedError(signal, `stopped by ${signal} while evaluating the trained model`, {
-        hint: 'training is complete and checkpointed: `pnpm train --resume <run dir>` evaluates and exports it',
+        hint: `training is complete and checkpointed: \`pnpm train --resume ${location.runDir}\` evaluates and exports it`,
       });
     }
     logger.info(
@@ -253,7 +254,7 @@ export async function train(
       // Drawing the pictures takes seconds; a stop request should not wait for them.
       const signal = deps.stop.reason as StopSignal;
       throw new TrainingInterruptedError(signal, `stopped by ${signal} after publishing ${published.uri}`, {
-        hint: 'the model is trained and published; `pnpm train --resume <run dir>` would evaluate and publish again',
+        hint: `the model is trained and published; \`pnpm train --resume ${location.runDir}\` would evaluate and publish again`,
       });
     }
     await writeEvaluation(evaluation, {

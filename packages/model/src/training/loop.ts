@@ -47,6 +47,8 @@ export interface LoopContext {
   loss: LossFunction;
   augment: AugmentFn | undefined;
   store: CheckpointStore;
+  /** The run directory (path or URI), named in the hint of an interrupted run. */
+  runDir: string;
   tracker: Tracker;
   logger: Logger;
   progress: ProgressReporter;
@@ -129,7 +131,7 @@ export async function runEpochs(context: LoopContext, state: LoopState): Promise
       signal,
       `training stopped by ${signal} ${where}; checkpoint ${name} saved`,
       {
-        hint: 'continue with `pnpm train --resume <run dir>`',
+        hint: `continue with \`pnpm train --resume ${context.runDir}\``,
       },
     );
   };
