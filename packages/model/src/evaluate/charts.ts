@@ -121,8 +121,8 @@ export function reliabilitySpec(evaluation: Evaluation, split = 'test'): ChartSp
     type: 'nominal',
     title: null,
     scale: {
-      domain: ['accuracy', 'gap to mean confidence', 'perfect calibration'],
-      range: ['#4c78a8', '#e45756', '#777777'],
+      domain: ['accuracy', 'gap to mean confidence'],
+      range: ['#4c78a8', '#e45756'],
     },
     legend: { orient: 'top-left', fillColor: '#ffffffdd', padding: 6, labelFontSize: 12, labelLimit: 400 },
   } as const;
@@ -136,7 +136,11 @@ export function reliabilitySpec(evaluation: Evaluation, split = 'test'): ChartSp
   return {
     title: {
       text: `Reliability diagram, ${split} split`,
-      subtitle: `ECE ${percent(calibration.ece)}, MCE ${percent(calibration.mce)} over ${calibration.bins} equal-width bins; ${thousands(evaluation.examples)} examples`,
+      // The diagonal is named here, not in the legend: a legend shows every series as a square swatch.
+      subtitle: [
+        `ECE ${percent(calibration.ece)}, MCE ${percent(calibration.mce)} over ${calibration.bins} equal-width bins; ${thousands(evaluation.examples)} examples`,
+        'dashed line: perfect calibration',
+      ],
       subtitleFontSize: 12,
       subtitleColor: '#555',
     },
@@ -175,12 +179,12 @@ export function reliabilitySpec(evaluation: Evaluation, split = 'test'): ChartSp
           {
             data: {
               values: [
-                { lower: 0, y: 0, series: 'perfect calibration' },
-                { lower: 1, y: 1, series: 'perfect calibration' },
+                { lower: 0, y: 0 },
+                { lower: 1, y: 1 },
               ],
             },
-            mark: { type: 'line', strokeDash: [6, 4], strokeWidth: 1.5 },
-            encoding: { x, y: { field: 'y', type: 'quantitative' }, color: series },
+            mark: { type: 'line', strokeDash: [6, 4], strokeWidth: 1.5, color: '#777777' },
+            encoding: { x, y: { field: 'y', type: 'quantitative' } },
           },
         ],
       },
