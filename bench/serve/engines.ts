@@ -23,14 +23,19 @@ const SERVER = join(ROOT, 'packages', 'serve', 'src', 'server.ts');
 const BUNDLE = join(ROOT, 'packages', 'serve', 'dist', 'server.cjs');
 
 /**
- * Our server with its defaults plus `env` (LOG_LEVEL info: one JSON line per request). `tsx`: as the API image runs
- * it today, node with the tsx loader on server.ts; `bundle`: node on the build of scripts/build.ts.
+ * Our server with its defaults plus `env` (LOG_LEVEL info: one JSON line per request). `tsx`: as `pnpm serve` runs
+ * it, node with the tsx loader on server.ts; `bundle`: as the API image runs it, node on the build of
+ * scripts/build.ts. `nodeArgs`: node's own flags (V8 flags NODE_OPTIONS refuses, e.g. --optimize-for-size).
  */
 function tfjs(
   id: string,
   label: string,
   env: Record<string, string> | ((scratch: string) => Record<string, string>),
-  { entry = 'tsx', request = 'predict' }: { entry?: 'tsx' | 'bundle'; request?: RequestKind } = {},
+  {
+    entry = 'tsx',
+    request = 'predict',
+    nodeArgs = [],
+  }: { entry?: 'tsx' | 'bundle'; request?: RequestKind; nodeArgs?: string[] } = {},
 ): ServeEngine {
   return {
     id,
@@ -39,7 +44,7 @@ function tfjs(
     request,
     command: (port, modelUri, scratch) => ({
       command: process.execPath,
-      args: entry === 'tsx' ? ['--import', 'tsx', SERVER] : [BUNDLE],
+      args: [...nodeArgs, ...(entry === 'tsx' ? ['--import', 'tsx', SERVER] : [BUNDLE])],
       env: {
         PORT: String(port),
         HOST: '127.0.0.1',
@@ -88,6 +93,13 @@ function fastapi(workers: number): ServeEngine {
 export const ENGINES: ServeEngine[] = [
   tfjs('tfjs', 'tfmlops serve, defaults (`node --import tsx src/server.ts`)', {}),
   tfjs('tfjs-bundle', 'tfmlops serve, defaults, built (`node dist/server.cjs`)', {}, { entry: 'bundle' }),
+  // V8 trading speed for memory (smaller young generation, earlier full collections): the memory-constrained option.
+  tfjs(
+    'tfjs-bundle-small',
+    'tfmlops serve, built, `node --optimize-for-size dist/server.cjs`',
+    {},
+    { entry: 'bundle', nodeArgs: ['--optimize-for-size'] },
+  ),
   tfjs('tfjs-no-batching', 'tfmlops serve, MAX_BATCH=1 (no micro-batching)', { MAX_BATCH: '1' }),
   tfjs('tfjs-2t', 'tfmlops serve, WASM_THREADS=2', { WASM_THREADS: '2' }),
   // Two processes sharing the port (node:cluster), the counterpart of `uvicorn --workers 2` below.

@@ -106,7 +106,7 @@ export async function run(args: string[]): Promise<void> {
     engines = engines.filter((engine) => engine.kind !== 'peer');
   }
   for (const line of unavailable) process.stderr.write(`left out: ${line}\n`);
-  if (engines.some((engine) => engine.id === 'tfjs-bundle')) {
+  if (engines.some((engine) => engine.id.startsWith('tfjs-bundle'))) {
     process.stderr.write(`built ${await buildServer()}\n`);
   }
   const bundle = await benchBundle(option(args, 'model'));
