@@ -1,6 +1,7 @@
 /**
- * Contract tests of the Open Inference Protocol v2 REST API: inference, POST /v2/models/{name}[/versions/{v}]/infer. Written from the published specification, not
- * from this implementation's output; the sources quoted as [OIP], [V2], [KServe] and [Triton] are listed in
+ * Contract tests of the Open Inference Protocol v2 REST API: inference, POST
+ * /v2/models/{name}[/versions/{v}]/infer. Written from the published specification, not from this
+ * implementation's output; the sources quoted as [OIP], [V2], [KServe] and [Triton] are listed in
  * oip.test-support.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,7 +1,7 @@
 /**
- * Contract tests of the Open Inference Protocol v2 REST API: health, server and model metadata, and the API documentation. Written from the published specification, not
- * from this implementation's output; the sources quoted as [OIP], [V2], [KServe] and [Triton] are listed in
- * oip.test-support.ts.
+ * Contract tests of the Open Inference Protocol v2 REST API: health, server and model metadata, and the API
+ * documentation. Written from the published specification, not from this implementation's output; the sources
+ * quoted as [OIP], [V2], [KServe] and [Triton] are listed in oip.test-support.ts.
  */
 import type { Storage } from '@tfmlops/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
